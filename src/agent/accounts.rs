@@ -1,0 +1,155 @@
+//! Account-level operations other than token serving: logout, status, lock and unlock.
+
+use super::state::{client_secret_key, refresh_key, Failure, RefreshSlot, State};
+use super::tokens::now_unix;
+use crate::oauth::{self, OauthError};
+use crate::protocol::{
+    AccountStatus, CachedTokenStatus, ErrorKind, Response, StatusReport, StoreStatus,
+};
+use crate::secret::{Passphrase, RefreshToken};
+use secrecy::ExposeSecret;
+use std::sync::Arc;
+
+pub async fn logout(
+    state: &State,
+    name: String,
+    keep_remote: bool,
+    forget: bool,
+) -> Result<Response, Failure> {
+    let config = state.config()?;
+    let Some(account) = config.accounts.get(&name).cloned() else {
+        return Err(Failure::new(
+            ErrorKind::Usage,
+            format!("no account named `{name}`"),
+        ));
+    };
+    let acct_state = state.account(&name);
+    let mut slot = acct_state.refresh.lock().await;
+    let refresh_token = match &*slot {
+        RefreshSlot::Present(t) => Some(t.clone()),
+        RefreshSlot::Missing => None,
+        RefreshSlot::Unknown => state
+            .store_load(refresh_key(&name))
+            .await?
+            .map(|s| RefreshToken::new(s.expose_secret())),
+    };
+    let mut revoked = false;
+    let mut note = None;
+    match (&refresh_token, keep_remote) {
+        (None, _) => note = Some("there was no refresh token to revoke".to_string()),
+        (Some(_), true) => {}
+        (Some(rt), false) => {
+            let http = state.http(account.ca_file.as_deref())?;
+            let md = state.metadata(&http, &account.issuer, false).await?;
+            if md.revocation_endpoint.is_none() {
+                note = Some(format!(
+                    "{} has no revocation endpoint; the refresh token stays valid there until it expires",
+                    account.issuer
+                ));
+            } else {
+                let creds = state.creds(&name, &account).await?;
+                match oauth::revoke(&http, &md, &creds, rt).await {
+                    Ok(()) => revoked = true,
+                    Err(e @ OauthError::Transient(_)) => {
+                        return Err(Failure::new(
+                            ErrorKind::Provider,
+                            format!("cannot revoke the refresh token of `{name}`: {e}; nothing was forgotten — retry, or use --keep-remote to forget it only here"),
+                        ))
+                    }
+                    Err(e) => note = Some(format!("the provider did not revoke the token ({e})")),
+                }
+            }
+        }
+    }
+    state.store_delete(refresh_key(&name)).await?;
+    *slot = RefreshSlot::Missing;
+    drop(slot);
+    state.set_needs_login(&name, Some("logged out".into()));
+    state.cache.remove_account(&name);
+    if forget {
+        if account.has_client_secret {
+            state.store_delete(client_secret_key(&name)).await?;
+        }
+        state.update_config(|c| {
+            c.accounts.remove(&name);
+            if c.default_account.as_deref() == Some(name.as_str()) {
+                c.default_account = None;
+            }
+        })?;
+    }
+    tracing::info!(account = %name, revoked, "logged out");
+    Ok(Response::LoggedOut {
+        account: name,
+        revoked,
+        note,
+    })
+}
+
+pub fn status(state: &State) -> Result<Response, Failure> {
+    let config = state.config()?;
+    let now = now_unix();
+    let accounts = config
+        .accounts
+        .iter()
+        .map(|(name, a)| {
+            let reason = state.needs_login(name);
+            AccountStatus {
+                name: name.clone(),
+                issuer: a.issuer.clone(),
+                client_id: a.client_id.clone(),
+                default: config.default_account.as_deref() == Some(name.as_str())
+                    || (config.default_account.is_none() && config.accounts.len() == 1),
+                scopes: a.scopes.clone(),
+                audience_param: a.audience_param,
+                state: if reason.is_some() { "needs login" } else { "ok" }.to_string(),
+                reason,
+                cached: state
+                    .cache
+                    .describe(name, now)
+                    .into_iter()
+                    .map(|(k, expires_at)| CachedTokenStatus {
+                        scopes: k.scopes,
+                        audiences: k.audiences,
+                        expires_at,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Response::Status(StatusReport {
+        agent: state.info.clone(),
+        store: StoreStatus {
+            backend: state.store_kind.to_string(),
+            reason: state.store_reason.clone(),
+            locked: state.store.is_locked(),
+            notes: state.store.notes(),
+        },
+        accounts,
+    }))
+}
+
+pub async fn unlock(state: &Arc<State>, passphrase: Passphrase) -> Result<Response, Failure> {
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || store.unlock(&passphrase))
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Internal, format!("unlock task failed: {e}")))?
+        .map_err(|e| match e {
+            crate::store::StoreError::WrongPassphrase => {
+                Failure::new(ErrorKind::Locked, format!("{e}"))
+            }
+            other => Failure::from(other),
+        })?;
+    tracing::info!("store unlocked");
+    Ok(Response::Done)
+}
+
+pub async fn lock(state: &Arc<State>) -> Result<Response, Failure> {
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || store.lock())
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Internal, format!("lock task failed: {e}")))??;
+    state.forget_refresh_tokens();
+    state.cache.clear();
+    tracing::info!("store locked, cache dropped");
+    Ok(Response::Done)
+}

@@ -1,0 +1,194 @@
+//! The device-code login, run by the agent so the refresh token never exists anywhere else.
+//!
+//! The agent answers with the code to show, then polls the provider while watching the client's
+//! connection: if the user presses Ctrl-C (the connection closes), polling stops at once.
+
+use super::cache::{CacheKey, CachedToken};
+use super::state::{client_secret_key, provider_failure, refresh_key, Failure, RefreshSlot, State};
+use super::tokens::now_unix;
+use crate::config::{validate_name, Account, BASE_SCOPES};
+use crate::oauth::{self, ClientCreds, OauthError};
+use crate::protocol::{DeviceCodePrompt, ErrorKind, LoginRequest, Response};
+use std::future::Future;
+
+/// Runs a login. `send` delivers the device-code prompt; `cancelled` resolves when the client
+/// goes away.
+pub async fn login<S, SF>(
+    state: &State,
+    req: LoginRequest,
+    send: S,
+    cancelled: impl Future<Output = ()>,
+) -> Result<Response, Failure>
+where
+    S: FnOnce(Response) -> SF,
+    SF: Future<Output = bool>,
+{
+    let config = state.config()?;
+    let name = match (&req.account, &req.issuer) {
+        (Some(n), _) => n.clone(),
+        (None, Some(issuer)) => url::Url::parse(issuer)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .ok_or_else(|| Failure::new(ErrorKind::Usage, format!("`{issuer}` is not a URL")))?,
+        (None, None) => {
+            return Err(Failure::new(
+                ErrorKind::Usage,
+                "give an account name or --issuer",
+            ))
+        }
+    };
+    validate_name(&name).map_err(|e| Failure::new(ErrorKind::Usage, e.to_string()))?;
+    let existing = config.accounts.get(&name).cloned();
+    let issuer = match (&req.issuer, &existing) {
+        (Some(i), _) => i.clone(),
+        (None, Some(a)) => a.issuer.clone(),
+        (None, None) => {
+            return Err(Failure::new(
+                ErrorKind::Usage,
+                format!("account `{name}` is new; pass --issuer URL"),
+            ))
+        }
+    };
+    let same_issuer = existing
+        .as_ref()
+        .is_some_and(|a| a.issuer.trim_end_matches('/') == issuer.trim_end_matches('/'));
+    let ca_file = req
+        .ca_file
+        .clone()
+        .or_else(|| existing.as_ref().and_then(|a| a.ca_file.clone()));
+    let audience_param = req
+        .audience_param
+        .or(existing.as_ref().map(|a| a.audience_param))
+        .unwrap_or_default();
+    let mut scopes: Vec<String> = BASE_SCOPES.iter().map(|s| s.to_string()).collect();
+    if req.scopes.is_empty() && same_issuer {
+        scopes.extend(existing.as_ref().map(|a| a.scopes.clone()).unwrap_or_default());
+    } else {
+        scopes.extend(req.scopes.iter().cloned());
+    }
+    scopes.sort();
+    scopes.dedup();
+
+    let http = state.http(ca_file.as_deref())?;
+    let md = state.metadata(&http, &issuer, true).await?;
+    let issuer = md.issuer.trim_end_matches('/').to_string();
+
+    // Pick the client: given, reused from an earlier registration, or registered now.
+    let (creds, registered) = match (&req.client_id, &existing) {
+        (Some(id), _) => (
+            ClientCreds {
+                client_id: id.clone(),
+                client_secret: req.client_secret.clone(),
+            },
+            false,
+        ),
+        (None, Some(a)) if same_issuer && !a.client_id.is_empty() => {
+            (state.creds(&name, a).await?, a.registered)
+        }
+        (None, _) => {
+            let creds = oauth::register(&http, &md).await.map_err(provider_failure)?;
+            tracing::info!(account = %name, client_id = %creds.client_id, "registered a client");
+            (creds, true)
+        }
+    };
+
+    let details = oauth::device_authorize(&http, &md, &creds, &scopes)
+        .await
+        .map_err(provider_failure)?;
+    let prompt = DeviceCodePrompt {
+        verification_uri: details.verification_uri().to_string(),
+        verification_uri_complete: details
+            .verification_uri_complete()
+            .map(|u| u.secret().to_string()),
+        user_code: details.user_code().secret().to_string(),
+        expires_in_secs: details.expires_in().as_secs(),
+    };
+    if !send(Response::DeviceCode(prompt)).await {
+        return Err(Failure::new(ErrorKind::Usage, "the client went away"));
+    }
+    tracing::info!(account = %name, "device login started");
+
+    let tokens = tokio::select! {
+        result = oauth::device_poll(&http, &md, &creds, &details) => result,
+        () = cancelled => {
+            tracing::info!(account = %name, "device login cancelled by the client");
+            return Err(Failure::new(ErrorKind::Usage, "login cancelled"));
+        }
+    };
+    let tokens = tokens.map_err(|e| match e {
+        OauthError::AccessDenied => Failure::new(
+            ErrorKind::Denied,
+            format!("the login for `{name}` was denied at the provider; run `tok login {name}` to try again"),
+        ),
+        OauthError::Expired => Failure::new(
+            ErrorKind::Denied,
+            format!("the device code expired before it was approved; run `tok login {name}` again"),
+        ),
+        other => provider_failure(other),
+    })?;
+    let Some(refresh_token) = tokens.refresh_token else {
+        return Err(Failure::new(
+            ErrorKind::Denied,
+            format!("{issuer} issued no refresh token; make sure the client may use offline_access and the refresh_token grant"),
+        ));
+    };
+
+    // Secrets first (durably), then the configuration that points at them.
+    let acct_state = state.account(&name);
+    let mut slot = acct_state.refresh.lock().await;
+    if let Some(secret) = &creds.client_secret {
+        state
+            .store_save(client_secret_key(&name), secret.expose())
+            .await?;
+    }
+    state
+        .store_save(refresh_key(&name), refresh_token.expose())
+        .await?;
+    *slot = RefreshSlot::Present(refresh_token);
+    drop(slot);
+    let account = Account {
+        issuer: issuer.clone(),
+        client_id: creds.client_id.clone(),
+        has_client_secret: creds.client_secret.is_some(),
+        registered,
+        scopes: scopes.clone(),
+        audience_param,
+        ca_file,
+    };
+    state.update_config(|c| {
+        c.accounts.insert(name.clone(), account);
+        if req.make_default || c.default_account.is_none() {
+            c.default_account = Some(name.clone());
+        }
+    })?;
+    state.set_needs_login(&name, None);
+    state.cache.remove_account(&name);
+    let now = now_unix();
+    let expires_at = tokens
+        .expires_in
+        .map(|d| now + d.as_secs())
+        .or_else(|| oauth::jwt_expiry(&tokens.access_token));
+    if let Some(expires_at) = expires_at {
+        // The login's own token is the account's default token (no scope or audience asked).
+        state.cache.insert(
+            CacheKey {
+                account: name.clone(),
+                scopes: vec![],
+                audiences: vec![],
+            },
+            CachedToken {
+                token: tokens.access_token,
+                expires_at,
+                granted_scopes: tokens.scopes.unwrap_or_default(),
+            },
+            now,
+        );
+    }
+    tracing::info!(account = %name, "logged in");
+    Ok(Response::LoggedIn {
+        account: name,
+        issuer,
+        client_id: creds.client_id,
+    })
+}
+

@@ -1,0 +1,109 @@
+//! One client connection: read a frame, answer it, repeat. Transport errors (bad or oversized
+//! frames, a peer that vanished) close this connection only; request errors become
+//! `Response::Error` and the connection stays up.
+
+use super::state::State;
+use super::{accounts, login, tokens};
+use crate::protocol::{Envelope, Request, Response, PROTOCOL_VERSION};
+use crate::wire::{self, WireError};
+use interprocess::local_socket::tokio::Stream;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Just the version, decoded before the rest so a newer or older client gets a clear answer.
+#[derive(Deserialize)]
+struct Header {
+    version: u32,
+}
+
+pub async fn serve(state: Arc<State>, stream: Stream) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    loop {
+        let body = match wire::read_frame_bytes_async(&mut reader).await {
+            Ok(b) => b,
+            Err(WireError::Closed) => return,
+            Err(e) => {
+                // Never log the bytes themselves: they may hold a passphrase or token.
+                tracing::warn!("closing a connection: {e}");
+                return;
+            }
+        };
+        let version = match wire::decode_body::<Header>(&body) {
+            Ok(h) => h.version,
+            Err(e) => {
+                tracing::warn!("closing a connection: {e}");
+                return;
+            }
+        };
+        if version != PROTOCOL_VERSION {
+            let reply = Response::VersionMismatch {
+                agent_version: PROTOCOL_VERSION,
+                agent_pid: std::process::id(),
+            };
+            let _ = wire::write_frame_async(&mut writer, &reply).await;
+            continue;
+        }
+        let envelope: Envelope = match wire::decode_body(&body) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::warn!("closing a connection: {e}");
+                return;
+            }
+        };
+        drop(body);
+        let response = match envelope.request {
+            Request::Login(req) => {
+                // The prompt goes out mid-request; the rest of the stream tells us whether the
+                // client is still there.
+                let (tx, rx) = tokio::sync::oneshot::channel::<Response>();
+                let send = |prompt: Response| async move { tx.send(prompt).is_ok() };
+                let relay = async {
+                    let Ok(prompt) = rx.await else { return true };
+                    wire::write_frame_async(&mut writer, &prompt).await.is_ok()
+                };
+                let cancelled = async {
+                    // Any byte or EOF from the client during a login means it gave up.
+                    let _ = wire::read_frame_bytes_async(&mut reader).await;
+                };
+                let work = login::login(&state, req, send, cancelled);
+                let (result, delivered) = tokio::join!(work, relay);
+                if !delivered {
+                    return;
+                }
+                result.unwrap_or_else(|f| Response::Error(f.reply()))
+            }
+            other => handle(&state, other).await,
+        };
+        let stop = matches!(response, Response::Done) && state.stopping();
+        if let Err(e) = wire::write_frame_async(&mut writer, &response).await {
+            tracing::debug!("client went away before the answer: {e}");
+            return;
+        }
+        if stop {
+            state.shutdown.notify_one();
+            return;
+        }
+    }
+}
+
+async fn handle(state: &Arc<State>, request: Request) -> Response {
+    let result = match request {
+        Request::Ping => Ok(Response::Hello(state.info.clone())),
+        Request::Token(req) => tokens::get_token(state, req).await.map(Response::Token),
+        Request::Logout {
+            account,
+            keep_remote,
+            forget,
+        } => accounts::logout(state, account, keep_remote, forget).await,
+        Request::Status => accounts::status(state),
+        Request::Unlock { passphrase } => accounts::unlock(state, passphrase).await,
+        Request::Lock => accounts::lock(state).await,
+        Request::Stop => {
+            tracing::info!("stop requested by a client");
+            state.request_stop();
+            Ok(Response::Done)
+        }
+        Request::Login(_) => unreachable!("logins are handled by serve"),
+    };
+    result.unwrap_or_else(|f| Response::Error(f.reply()))
+}

@@ -1,0 +1,291 @@
+//! What the agent knows and shares between connections: configuration, the secret store, the
+//! access-token cache, per-account refresh state, provider metadata and HTTP clients.
+
+use super::cache::TokenCache;
+use crate::config::Config;
+use crate::oauth::{self, ClientCreds, Metadata, OauthError};
+use crate::protocol::{AgentInfo, ErrorKind, ErrorReply};
+use crate::secret::{ClientSecret, RefreshToken};
+use crate::store::{SecretStore, StoreError, StoreKind};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+/// A request failure as the client will see it.
+#[derive(Debug)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn reply(self) -> ErrorReply {
+        ErrorReply {
+            kind: self.kind,
+            message: self.message,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        let kind = match e {
+            StoreError::Locked => ErrorKind::Locked,
+            _ => ErrorKind::Internal,
+        };
+        Failure::new(kind, format!("secret store: {e}"))
+    }
+}
+
+/// Where an account's refresh token stands in memory.
+pub enum RefreshSlot {
+    /// Not read from the store yet (or the store was locked since).
+    Unknown,
+    /// The store has none: the account needs a login.
+    Missing,
+    Present(RefreshToken),
+}
+
+/// Per-account state. The mutex serialises every use of the refresh token, which makes
+/// identical concurrent requests share one provider call and keeps a rotating provider from
+/// ever seeing an already-rotated token.
+pub struct AccountState {
+    pub refresh: tokio::sync::Mutex<RefreshSlot>,
+    /// Why the account needs a new login (invalid_grant, logged out, …).
+    pub needs_login: Mutex<Option<String>>,
+}
+
+struct ConfigCell {
+    config: Config,
+    mtime: Option<SystemTime>,
+}
+
+pub struct State {
+    pub info: AgentInfo,
+    pub config_path: PathBuf,
+    config: Mutex<ConfigCell>,
+    pub store: Arc<dyn SecretStore>,
+    pub store_kind: StoreKind,
+    pub store_reason: String,
+    pub cache: TokenCache,
+    accounts: Mutex<HashMap<String, Arc<AccountState>>>,
+    http: Mutex<HashMap<Option<String>, reqwest::Client>>,
+    metadata: Mutex<HashMap<String, Metadata>>,
+    pub shutdown: tokio::sync::Notify,
+    stopping: std::sync::atomic::AtomicBool,
+}
+
+fn mtime(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+pub fn refresh_key(account: &str) -> String {
+    format!("refresh/{account}")
+}
+
+pub fn client_secret_key(account: &str) -> String {
+    format!("client-secret/{account}")
+}
+
+impl State {
+    pub fn new(
+        info: AgentInfo,
+        config_path: PathBuf,
+        config: Config,
+        store: Arc<dyn SecretStore>,
+        store_kind: StoreKind,
+        store_reason: String,
+    ) -> Self {
+        let mtime = mtime(&config_path);
+        Self {
+            info,
+            config_path,
+            config: Mutex::new(ConfigCell { config, mtime }),
+            store,
+            store_kind,
+            store_reason,
+            cache: TokenCache::default(),
+            accounts: Mutex::new(HashMap::new()),
+            http: Mutex::new(HashMap::new()),
+            metadata: Mutex::new(HashMap::new()),
+            shutdown: tokio::sync::Notify::new(),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The current configuration, re-read when the file changed on disk (hand edits).
+    pub fn config(&self) -> Result<Config, Failure> {
+        let mut cell = self.config.lock().expect("config lock");
+        let now = mtime(&self.config_path);
+        if now != cell.mtime {
+            let fresh = Config::load(&self.config_path)
+                .map_err(|e| Failure::new(ErrorKind::Usage, e.to_string()))?;
+            cell.config = fresh;
+            cell.mtime = now;
+        }
+        Ok(cell.config.clone())
+    }
+
+    /// Applies `change` to the configuration and writes it atomically.
+    pub fn update_config(&self, change: impl FnOnce(&mut Config)) -> Result<(), Failure> {
+        let mut cell = self.config.lock().expect("config lock");
+        if mtime(&self.config_path) != cell.mtime {
+            if let Ok(fresh) = Config::load(&self.config_path) {
+                cell.config = fresh;
+            }
+        }
+        change(&mut cell.config);
+        cell.config
+            .save(&self.config_path)
+            .map_err(|e| Failure::new(ErrorKind::Internal, e.to_string()))?;
+        cell.mtime = mtime(&self.config_path);
+        Ok(())
+    }
+
+    /// Marks the agent as stopping; the session notifies the run loop once it has answered.
+    pub fn request_stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn account(&self, name: &str) -> Arc<AccountState> {
+        let mut accounts = self.accounts.lock().expect("accounts lock");
+        Arc::clone(accounts.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(AccountState {
+                refresh: tokio::sync::Mutex::new(RefreshSlot::Unknown),
+                needs_login: Mutex::new(None),
+            })
+        }))
+    }
+
+    pub fn needs_login(&self, name: &str) -> Option<String> {
+        self.account(name)
+            .needs_login
+            .lock()
+            .expect("needs_login lock")
+            .clone()
+    }
+
+    pub fn set_needs_login(&self, name: &str, reason: Option<String>) {
+        *self
+            .account(name)
+            .needs_login
+            .lock()
+            .expect("needs_login lock") = reason;
+    }
+
+    /// Forgets every in-memory refresh token (after `tok lock`).
+    pub fn forget_refresh_tokens(&self) {
+        let accounts = self.accounts.lock().expect("accounts lock");
+        for state in accounts.values() {
+            if let Ok(mut slot) = state.refresh.try_lock() {
+                *slot = RefreshSlot::Unknown;
+            }
+        }
+    }
+
+    pub fn http(&self, ca_file: Option<&str>) -> Result<reqwest::Client, Failure> {
+        let key = ca_file.map(str::to_string);
+        let mut clients = self.http.lock().expect("http lock");
+        if let Some(c) = clients.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = oauth::http_client(ca_file).map_err(provider_failure)?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Provider metadata, discovered once per agent run and issuer.
+    pub async fn metadata(
+        &self,
+        http: &reqwest::Client,
+        issuer: &str,
+        fresh: bool,
+    ) -> Result<Metadata, Failure> {
+        if !fresh {
+            if let Some(md) = self.metadata.lock().expect("metadata lock").get(issuer) {
+                return Ok(md.clone());
+            }
+        }
+        let md = oauth::discover(http, issuer)
+            .await
+            .map_err(provider_failure)?;
+        self.metadata
+            .lock()
+            .expect("metadata lock")
+            .insert(issuer.to_string(), md.clone());
+        Ok(md)
+    }
+
+    pub async fn store_load(&self, key: String) -> Result<Option<SecretString>, Failure> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.load(&key))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+            .map_err(Failure::from)
+    }
+
+    /// Returns once the value is durable.
+    pub async fn store_save(&self, key: String, value: &str) -> Result<(), Failure> {
+        let store = Arc::clone(&self.store);
+        let value = SecretString::from(value.to_string());
+        tokio::task::spawn_blocking(move || store.save(&key, &value))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+            .map_err(Failure::from)
+    }
+
+    pub async fn store_delete(&self, key: String) -> Result<(), Failure> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.delete(&key))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+            .map_err(Failure::from)
+    }
+
+    /// The client identity of an account (its secret, if any, comes from the store).
+    pub async fn creds(
+        &self,
+        name: &str,
+        account: &crate::config::Account,
+    ) -> Result<ClientCreds, Failure> {
+        let client_secret = if account.has_client_secret {
+            self.store_load(client_secret_key(name))
+                .await?
+                .map(|s| ClientSecret::new(s.expose_secret()))
+        } else {
+            None
+        };
+        Ok(ClientCreds {
+            client_id: account.client_id.clone(),
+            client_secret,
+        })
+    }
+}
+
+/// Maps a provider error to what the client sees. `invalid_grant`-like errors are handled by
+/// the caller, which knows the account.
+pub fn provider_failure(e: OauthError) -> Failure {
+    let kind = match &e {
+        OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. } => ErrorKind::NeedsLogin,
+        OauthError::Refused { .. } | OauthError::AccessDenied | OauthError::Expired => {
+            ErrorKind::Denied
+        }
+        OauthError::Transient(_) => ErrorKind::Provider,
+        OauthError::Config(_) => ErrorKind::Usage,
+    };
+    Failure::new(kind, e.to_string())
+}

@@ -1,0 +1,154 @@
+//! Serving access tokens: from the cache when possible, else one refresh per account at a time
+//! (single-flight), storing a rotated refresh token durably before anyone sees its fruit.
+
+use super::cache::{CacheKey, CachedToken};
+use super::state::{provider_failure, refresh_key, Failure, RefreshSlot, State};
+use crate::oauth::{self, OauthError};
+use crate::protocol::{ErrorKind, TokenGrant, TokenRequest};
+use crate::secret::RefreshToken;
+use secrecy::ExposeSecret;
+
+/// Assumed lifetime when the provider says nothing and the token is not a JWT.
+const FALLBACK_LIFETIME_SECS: u64 = 300;
+
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, Failure> {
+    let config = state.config()?;
+    let name = config
+        .resolve(req.account.as_deref(), req.issuer.as_deref())
+        .map_err(|m| Failure::new(ErrorKind::Usage, m))?;
+    let account = config.accounts[&name].clone();
+    let min_valid = match req.min_valid_secs {
+        Some(v) => v,
+        None => config
+            .min_valid_secs(&state.config_path)
+            .map_err(|e| Failure::new(ErrorKind::Usage, e.to_string()))?,
+    };
+    let key = CacheKey {
+        account: name.clone(),
+        scopes: req.scopes,
+        audiences: req.audiences,
+    };
+    let grant = |t: CachedToken, key: &CacheKey| TokenGrant {
+        token: t.token,
+        expires_at: t.expires_at,
+        scopes: if t.granted_scopes.is_empty() {
+            key.scopes.clone()
+        } else {
+            t.granted_scopes
+        },
+        audiences: key.audiences.clone(),
+        account: key.account.clone(),
+        issuer: account.issuer.clone(),
+    };
+    if let Some(hit) = state.cache.get(&key, now_unix(), min_valid) {
+        tracing::debug!(account = %name, "token served from cache");
+        return Ok(grant(hit, &key));
+    }
+
+    let acct_state = state.account(&name);
+    let mut slot = acct_state.refresh.lock().await;
+    // Someone may have refreshed this very key while we waited.
+    if let Some(hit) = state.cache.get(&key, now_unix(), min_valid) {
+        return Ok(grant(hit, &key));
+    }
+    if let Some(reason) = state.needs_login(&name) {
+        return Err(Failure::new(
+            ErrorKind::NeedsLogin,
+            format!("account `{name}` needs a new login ({reason}); run `tok login {name}`"),
+        ));
+    }
+    if matches!(*slot, RefreshSlot::Unknown) {
+        *slot = match state.store_load(refresh_key(&name)).await? {
+            Some(s) => RefreshSlot::Present(RefreshToken::new(s.expose_secret())),
+            None => RefreshSlot::Missing,
+        };
+    }
+    let RefreshSlot::Present(refresh_token) = &*slot else {
+        return Err(Failure::new(
+            ErrorKind::NeedsLogin,
+            format!("account `{name}` is not logged in; run `tok login {name}`"),
+        ));
+    };
+    let refresh_token = refresh_token.clone();
+    let http = state.http(account.ca_file.as_deref())?;
+    let md = state.metadata(&http, &account.issuer, false).await?;
+    let creds = state.creds(&name, &account).await?;
+    tracing::info!(account = %name, scopes = ?key.scopes, audiences = ?key.audiences, "refreshing access token");
+    let result = oauth::refresh(
+        &http,
+        &md,
+        &creds,
+        &refresh_token,
+        &key.scopes,
+        &key.audiences,
+        account.audience_param,
+    )
+    .await;
+    let tokens = match result {
+        Ok(t) => t,
+        Err(e @ (OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. })) => {
+            tracing::warn!(account = %name, "provider rejected the refresh token: {e}");
+            state.set_needs_login(&name, Some(e.to_string()));
+            return Err(Failure::new(
+                ErrorKind::NeedsLogin,
+                format!("account `{name}` needs a new login: {e}; run `tok login {name}`"),
+            ));
+        }
+        Err(e @ OauthError::Transient(_)) => {
+            tracing::warn!(account = %name, "refresh failed: {e}");
+            return Err(Failure::new(
+                ErrorKind::Provider,
+                format!(
+                    "cannot refresh a token for `{name}`: {e}; the login is kept, try again later"
+                ),
+            ));
+        }
+        Err(e) => return Err(provider_failure(e)),
+    };
+
+    if let Some(new_rt) = tokens.refresh_token {
+        if new_rt != refresh_token {
+            // The rotated token must be durable before its access token is handed out: if we
+            // crashed after answering but before storing, the login would be lost.
+            let saved = state
+                .store_save(refresh_key(&name), new_rt.expose())
+                .await;
+            *slot = RefreshSlot::Present(new_rt);
+            if let Err(e) = saved {
+                tracing::error!(account = %name, "cannot store the rotated refresh token: {}", e.message);
+                return Err(Failure::new(
+                    e.kind,
+                    format!(
+                        "the provider rotated the refresh token of `{name}` but it could not be stored ({}); it is kept in memory only — fix the store and retry",
+                        e.message
+                    ),
+                ));
+            }
+            tracing::info!(account = %name, "stored the rotated refresh token");
+        }
+    }
+    drop(slot);
+
+    let now = now_unix();
+    let expires_at = match tokens.expires_in {
+        Some(d) => now + d.as_secs(),
+        None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
+    };
+    if expires_at.saturating_sub(now) < min_valid {
+        tracing::warn!(account = %name, "the provider issued a token living {}s, less than the {}s asked for", expires_at.saturating_sub(now), min_valid);
+    }
+    let cached = CachedToken {
+        token: tokens.access_token,
+        expires_at,
+        granted_scopes: tokens.scopes.unwrap_or_default(),
+    };
+    state.cache.insert(key.clone(), cached.clone(), now);
+    Ok(grant(cached, &key))
+}

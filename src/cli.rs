@@ -1,0 +1,173 @@
+//! The command-line interface, declared once: help, the man pages and the shell completions are
+//! all generated from these types (see `tests/generated.rs`).
+
+use crate::protocol::AudienceParam;
+use crate::store::StoreKind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const AFTER_HELP: &str = "\
+Environment:
+  TOK_SOCKET            agent socket (default $XDG_RUNTIME_DIR/tok/agent.sock)
+  TOK_NO_AUTOSTART=1    never start the agent on demand
+  TOK_STORE             refresh-token store for an agent started on demand
+  TOK_PASSPHRASE_FILE   passphrase for the encrypted file store
+  TOK_LOG               agent log level (error, warn, info, debug, trace)
+
+Exit codes:
+  0 success, 1 error, 2 usage, 3 login needed, 4 provider unavailable,
+  5 refused by the provider, 6 agent unreachable, 7 store locked, 130 interrupted";
+
+/// tok: OAuth2/OIDC access tokens for the grid, served by a per-user agent.
+///
+/// The agent keeps refresh tokens safe (OS keyring, kernel keyring or an encrypted file),
+/// performs device-code logins, and hands out short-lived, scoped access tokens from a cache.
+#[derive(Debug, Parser)]
+#[command(name = "tok", version, propagate_version = true, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to a provider with the device-code flow and keep the refresh token in the agent
+    Login(LoginArgs),
+    /// Print an access token for an account, scopes and audiences
+    Get(GetArgs),
+    /// Show the agent, the store, accounts and cached tokens (never token values)
+    #[command(visible_alias = "list")]
+    Status(StatusArgs),
+    /// Revoke an account's refresh token at the provider and forget it
+    Logout(LogoutArgs),
+    /// Give the agent the passphrase of the encrypted file store
+    Unlock(UnlockArgs),
+    /// Make the agent forget the file store's key and every cached access token
+    Lock,
+    /// Start, stop or inspect the background agent
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Account name (default: the issuer's host name); reuses a known account's settings
+    pub name: Option<String>,
+    /// OpenID Provider issuer URL, e.g. https://cms-auth.example.org/
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// OAuth2 client id; without it tok registers a client dynamically (RFC 7591)
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// File holding the client secret of a confidential client
+    #[arg(long, value_name = "PATH", requires = "client_id")]
+    pub client_secret_file: Option<PathBuf>,
+    /// Extra scopes to request at login (repeatable or space-separated); `openid
+    /// offline_access` are always requested
+    #[arg(long = "scope", short = 's', value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// How to ask this provider for an audience: RFC 8707 `resource` or `audience` (INDIGO IAM,
+    /// Keycloak)
+    #[arg(long, value_enum, value_name = "STYLE")]
+    pub audience_param: Option<AudienceParam>,
+    /// Extra CA certificates (PEM) to trust for this provider, on top of the system store
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
+    /// Make this the default account
+    #[arg(long)]
+    pub default: bool,
+    /// Do not draw a QR code of the verification link
+    #[arg(long)]
+    pub no_qr: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Account to use (default: the default account)
+    #[arg(long, short = 'a', value_name = "NAME", conflicts_with = "issuer")]
+    pub account: Option<String>,
+    /// Pick the account by its issuer URL
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope
+    /// such as `storage.read` means the whole namespace and is sent as `storage.read:/`
+    #[arg(long = "scope", short = 's', value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Audience to request (repeatable), e.g. https://se.example.org
+    #[arg(long = "aud", value_name = "AUDIENCE")]
+    pub audiences: Vec<String>,
+    /// Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)
+    #[arg(long, value_name = "DURATION")]
+    pub min_valid: Option<humantime::Duration>,
+    /// Output: the bare token, JSON with metadata, or an HTTP Authorization header
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Token)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The token and a newline
+    Token,
+    /// token, expires_at, scope, audience, account, issuer
+    Json,
+    /// `Authorization: Bearer <token>`
+    Header,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Account to log out of
+    pub name: String,
+    /// Do not revoke the refresh token at the provider; only forget it here
+    #[arg(long)]
+    pub keep_remote: bool,
+    /// Also remove the account's settings and client registration
+    #[arg(long)]
+    pub forget: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Read the passphrase from this file instead of asking
+    #[arg(long, value_name = "PATH", env = "TOK_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentCommand {
+    /// Start the agent in the background unless it is running
+    Start(AgentStartArgs),
+    /// Stop the running agent
+    Stop,
+    /// Say whether the agent runs, and its pid, version and socket
+    Status,
+    /// Run the agent (in the foreground with --foreground, as service managers want)
+    Run(AgentRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentStartArgs {
+    /// Where refresh tokens are kept
+    #[arg(long, value_enum, env = "TOK_STORE")]
+    pub store: Option<StoreKind>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentRunArgs {
+    /// Stay in the foreground and log to stderr
+    #[arg(long)]
+    pub foreground: bool,
+    /// Where refresh tokens are kept: auto (keyring, else kernel keyring), keyring, keyutils,
+    /// file (encrypted, for headless nodes) or memory
+    #[arg(long, value_enum, env = "TOK_STORE")]
+    pub store: Option<StoreKind>,
+}

@@ -1,0 +1,44 @@
+//! `tok get`: the hot path. Parse, connect, one round trip, print — no runtime, no TLS.
+
+use super::{print_stdout, request, rfc3339, unexpected};
+use crate::cli::{Format, GetArgs};
+use crate::error::Error;
+use crate::protocol::{Request, Response, TokenRequest};
+use crate::scope::{normalise_audiences, normalise_scopes};
+use anyhow::Result;
+
+pub fn run(args: GetArgs) -> Result<()> {
+    let token_request = TokenRequest {
+        account: args.account,
+        issuer: args.issuer,
+        scopes: normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?,
+        audiences: normalise_audiences(&args.audiences).map_err(|e| Error::Usage(e.to_string()))?,
+        min_valid_secs: args.min_valid.map(|d| d.as_secs()),
+    };
+    let (_conn, response) = request(|| Request::Token(token_request.clone()))?;
+    let Response::Token(grant) = response else {
+        return Err(unexpected(&response).into());
+    };
+    let text = match args.format {
+        Format::Token => format!("{}\n", grant.token.expose()),
+        Format::Header => format!("Authorization: Bearer {}\n", grant.token.expose()),
+        Format::Json => {
+            let value = serde_json::json!({
+                "access_token": grant.token.expose(),
+                "token_type": "Bearer",
+                "expires_at": grant.expires_at,
+                "expires_at_rfc3339": rfc3339(grant.expires_at),
+                "scope": grant.scopes.join(" "),
+                "audience": grant.audiences,
+                "account": grant.account,
+                "issuer": grant.issuer,
+            });
+            let mut s = serde_json::to_string_pretty(&value).expect("json");
+            s.push('\n');
+            s
+        }
+    };
+    let text = zeroize::Zeroizing::new(text);
+    print_stdout(&text)?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! `tok login`: the agent runs the device flow; this side shows the code, a QR code and a
+//! countdown, and cancels cleanly on Ctrl-C (closing the connection stops the agent polling).
+
+use super::{request, unexpected};
+use crate::cli::LoginArgs;
+use crate::error::Error;
+use crate::protocol::{DeviceCodePrompt, LoginRequest, Request, Response};
+use crate::scope::normalise_scopes;
+use crate::secret::ClientSecret;
+use anyhow::{Context, Result};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn run(args: LoginArgs) -> Result<()> {
+    if args.name.is_none() && args.issuer.is_none() {
+        return Err(Error::Usage("give an account name or --issuer URL (or both)".into()).into());
+    }
+    let client_secret = match &args.client_secret_file {
+        Some(path) => Some(read_secret_file(path)?),
+        None => None,
+    };
+    let ca_file = match &args.ca_file {
+        Some(p) => Some(
+            std::fs::canonicalize(p)
+                .with_context(|| format!("cannot read the CA file {}", p.display()))?
+                .display()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let scopes = normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))
+        .context("cannot install the Ctrl-C handler")?;
+
+    let make = || {
+        Request::Login(LoginRequest {
+            account: args.name.clone(),
+            issuer: args.issuer.clone(),
+            client_id: args.client_id.clone(),
+            client_secret: client_secret.clone(),
+            scopes: scopes.clone(),
+            audience_param: args.audience_param,
+            ca_file: ca_file.clone(),
+            make_default: args.default,
+        })
+    };
+    let (mut conn, response) = request(make)?;
+    let Response::DeviceCode(prompt) = response else {
+        return Err(unexpected(&response).into());
+    };
+    show_prompt(&prompt, !args.no_qr);
+    let progress = Countdown::start(prompt.expires_in_secs);
+    loop {
+        if interrupted.load(Ordering::Relaxed) {
+            progress.finish("login cancelled");
+            // Dropping the connection tells the agent to stop polling the provider.
+            drop(conn);
+            return Err(Error::Interrupted.into());
+        }
+        if conn.wait_readable(Duration::from_millis(200)) {
+            break;
+        }
+    }
+    let result = crate::client::into_result(conn.receive()?);
+    match result {
+        Ok(Response::LoggedIn {
+            account,
+            issuer,
+            client_id,
+        }) => {
+            progress.finish("approved");
+            eprintln!("tok: logged in as account `{account}` at {issuer} (client {client_id})");
+            Ok(())
+        }
+        Ok(other) => {
+            progress.finish("failed");
+            Err(unexpected(&other).into())
+        }
+        Err(e) => {
+            progress.finish("failed");
+            Err(e.into())
+        }
+    }
+}
+
+fn read_secret_file(path: &std::path::Path) -> Result<ClientSecret> {
+    let text = zeroize::Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the client secret file {}", path.display()))?,
+    );
+    let secret = text.trim();
+    if secret.is_empty() {
+        return Err(Error::Usage(format!("the client secret file {} is empty", path.display())).into());
+    }
+    Ok(ClientSecret::new(secret))
+}
+
+fn show_prompt(prompt: &DeviceCodePrompt, qr: bool) {
+    // Plain lines first: indicatif hides everything when stderr is not a terminal, and the
+    // user (or a test harness) must always see where to go.
+    eprintln!("To log in, open {}", prompt.verification_uri);
+    eprintln!("and enter the code: {}", prompt.user_code);
+    if let Some(complete) = &prompt.verification_uri_complete {
+        eprintln!("or open directly: {complete}");
+        if qr && std::io::stderr().is_terminal() {
+            if let Ok(code) = qrcode::QrCode::new(complete.as_bytes()) {
+                let image = code
+                    .render::<qrcode::render::unicode::Dense1x2>()
+                    .quiet_zone(true)
+                    .build();
+                eprintln!("{image}");
+            }
+        }
+    }
+}
+
+/// A spinner with the time left until the device code expires.
+struct Countdown {
+    bar: indicatif::ProgressBar,
+    stop: Arc<AtomicBool>,
+}
+
+impl Countdown {
+    fn start(expires_in_secs: u64) -> Self {
+        let bar = indicatif::ProgressBar::new_spinner();
+        let stop = Arc::new(AtomicBool::new(false));
+        let deadline = Instant::now() + Duration::from_secs(expires_in_secs);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let (b, s) = (bar.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+                b.set_message(format!(
+                    "waiting for approval… {}:{:02} left (Ctrl-C to cancel)",
+                    left / 60,
+                    left % 60
+                ));
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        });
+        Self { bar, stop }
+    }
+
+    fn finish(&self, message: &str) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.bar.finish_and_clear();
+        if !self.bar.is_hidden() {
+            eprintln!("{message}");
+        }
+    }
+}

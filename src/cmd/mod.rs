@@ -1,0 +1,97 @@
+//! One file per subcommand; this one dispatches and holds the small helpers they share.
+
+mod agent;
+mod get;
+mod login;
+mod logout;
+mod status;
+mod unlock;
+
+use crate::cli::{Cli, Command};
+use crate::client::{self, Connection};
+use crate::error::Error;
+use crate::protocol::{ErrorKind, Request, Response};
+use anyhow::Result;
+use std::io::Write;
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Login(args) => login::run(args),
+        Command::Get(args) => get::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Logout(args) => logout::run(args),
+        Command::Unlock(args) => unlock::unlock(args),
+        Command::Lock => unlock::lock(),
+        Command::Agent { command } => agent::run(command),
+    }
+}
+
+/// Writes to stdout, reporting (rather than panicking on) a closed pipe.
+pub(crate) fn print_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+/// Sends a request to the agent (starting it if needed). When the file store is locked and a
+/// passphrase is at hand (file or terminal), unlocks and retries once.
+pub(crate) fn request(make: impl Fn() -> Request) -> Result<(Connection, Response), Error> {
+    let socket = crate::dirs::socket_path();
+    let (conn, response) = client::call_with_restart(&socket, &make)?;
+    match client::into_result(response) {
+        Err(Error::Agent {
+            kind: ErrorKind::Locked,
+            message,
+        }) => {
+            let Some(passphrase) = unlock::passphrase_if_available()? else {
+                return Err(Error::Agent {
+                    kind: ErrorKind::Locked,
+                    message,
+                });
+            };
+            let mut conn = conn;
+            conn.call(Request::Unlock { passphrase })?;
+            let response = conn.call(make())?;
+            Ok((conn, response))
+        }
+        Err(e) => Err(e),
+        Ok(r) => Ok((conn, r)),
+    }
+}
+
+pub(crate) fn unexpected(response: &Response) -> Error {
+    Error::Agent {
+        kind: ErrorKind::Internal,
+        message: format!(
+            "unexpected answer from the agent ({}); restart it with `tok agent stop`",
+            response_name(response)
+        ),
+    }
+}
+
+fn response_name(r: &Response) -> &'static str {
+    match r {
+        Response::Hello(_) => "hello",
+        Response::Token(_) => "token",
+        Response::DeviceCode(_) => "device code",
+        Response::LoggedIn { .. } => "logged in",
+        Response::LoggedOut { .. } => "logged out",
+        Response::Status(_) => "status",
+        Response::Done => "done",
+        Response::VersionMismatch { .. } => "version mismatch",
+        Response::Error(_) => "error",
+    }
+}
+
+/// Formats unix seconds as an RFC 3339 UTC time.
+pub(crate) fn rfc3339(unix: u64) -> String {
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
+        .to_string()
+}
+
+pub(crate) fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

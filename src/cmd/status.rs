@@ -1,0 +1,82 @@
+//! `tok status` / `tok list`: what the agent knows, never a token value.
+
+use super::{now_unix, print_stdout, request, rfc3339, unexpected};
+use crate::cli::StatusArgs;
+use crate::protocol::{Request, Response, StatusReport};
+use anyhow::Result;
+use std::fmt::Write;
+
+pub fn run(args: StatusArgs) -> Result<()> {
+    let (_conn, response) = request(|| Request::Status)?;
+    let Response::Status(report) = response else {
+        return Err(unexpected(&response).into());
+    };
+    if args.json {
+        let mut s = serde_json::to_string_pretty(&report)?;
+        s.push('\n');
+        print_stdout(&s)?;
+    } else {
+        print_stdout(&render(&report))?;
+    }
+    Ok(())
+}
+
+fn render(report: &StatusReport) -> String {
+    let mut s = String::new();
+    let a = &report.agent;
+    let _ = writeln!(
+        s,
+        "agent: pid {} (tok {}, protocol {}) on {}",
+        a.pid, a.version, a.protocol, a.socket
+    );
+    let st = &report.store;
+    let _ = writeln!(
+        s,
+        "store: {}{} — {}",
+        st.backend,
+        if st.locked { " (locked: run `tok unlock`)" } else { "" },
+        st.reason
+    );
+    for note in &st.notes {
+        let _ = writeln!(s, "  note: {note}");
+    }
+    if report.accounts.is_empty() {
+        let _ = writeln!(s, "no accounts; run `tok login NAME --issuer URL`");
+    }
+    let now = now_unix();
+    for acct in &report.accounts {
+        let _ = writeln!(
+            s,
+            "\naccount {}{}",
+            acct.name,
+            if acct.default { " (default)" } else { "" }
+        );
+        let _ = writeln!(s, "  issuer:   {}", acct.issuer);
+        let _ = writeln!(s, "  client:   {}", acct.client_id);
+        let _ = writeln!(s, "  scopes:   {}", acct.scopes.join(" "));
+        let state = match &acct.reason {
+            Some(r) => format!("{} ({r})", acct.state),
+            None => acct.state.clone(),
+        };
+        let _ = writeln!(s, "  state:    {state}");
+        if acct.cached.is_empty() {
+            let _ = writeln!(s, "  cached:   none");
+        }
+        for t in &acct.cached {
+            let left = t.expires_at.saturating_sub(now);
+            let _ = writeln!(
+                s,
+                "  cached:   scope [{}] aud [{}] expires {} ({})",
+                t.scopes.join(" "),
+                t.audiences.join(" "),
+                rfc3339(t.expires_at),
+                if left == 0 {
+                    "expired".to_string()
+                } else {
+                    format!("{} left", humantime::format_duration(std::time::Duration::from_secs(left)))
+                }
+            );
+        }
+    }
+    s
+}

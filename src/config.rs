@@ -1,0 +1,236 @@
+//! Non-secret settings and accounts, kept in `$XDG_CONFIG_HOME/tok/config.toml`.
+//!
+//! Only the agent writes this file (atomically); users may edit it by hand and the agent picks
+//! up changes. Secrets never go here: refresh tokens and client secrets live in the store.
+
+use crate::protocol::AudienceParam;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Scopes every login asks for: an ID token and a refresh token. Never `profile` or `email`
+/// unless the user asks, because bearer tokens should not carry personal data.
+pub const BASE_SCOPES: &[&str] = &["openid", "offline_access"];
+
+/// A cached token is handed out only while it has at least this long to live.
+pub const DEFAULT_MIN_VALID_SECS: u64 = 60;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The account used when a command names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_account: Option<String>,
+    /// Default minimum remaining lifetime for `tok get`, e.g. "60s" or "5m".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_min_valid: Option<String>,
+    #[serde(default)]
+    pub accounts: BTreeMap<String, Account>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub issuer: String,
+    pub client_id: String,
+    /// Whether a client secret is kept in the store under `client-secret/<name>`.
+    #[serde(default)]
+    pub has_client_secret: bool,
+    /// Whether tok registered the client itself (RFC 7591).
+    #[serde(default)]
+    pub registered: bool,
+    /// Scopes requested at login (always includes [`BASE_SCOPES`]).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub audience_param: AudienceParam,
+    /// Extra CA bundle (PEM) trusted for this provider, on top of the system store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}(fix or remove the file)")]
+    Parse { path: PathBuf, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid account name `{0}`: use letters, digits, `.`, `_` and `-` only")]
+    BadName(String),
+    #[error("{path}: default_min_valid `{value}` is not a duration such as 60s or 5m")]
+    BadDuration { path: PathBuf, value: String },
+}
+
+impl Config {
+    /// Reads the file; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
+        };
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        for name in config.accounts.keys() {
+            validate_name(name)?;
+        }
+        config.min_valid_secs(path)?;
+        Ok(config)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ConfigError> {
+        let err = |source| ConfigError::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut text = String::from(
+            "# tok configuration: non-secret settings only. Refresh tokens live in the store.\n",
+        );
+        text.push_str(&toml::to_string_pretty(self).expect("config serialises"));
+        crate::dirs::write_atomic(path, text.as_bytes()).map_err(err)
+    }
+
+    pub fn min_valid_secs(&self, path: &Path) -> Result<u64, ConfigError> {
+        match &self.default_min_valid {
+            None => Ok(DEFAULT_MIN_VALID_SECS),
+            Some(v) => humantime::parse_duration(v)
+                .map(|d| d.as_secs())
+                .map_err(|_| ConfigError::BadDuration {
+                    path: path.to_path_buf(),
+                    value: v.clone(),
+                }),
+        }
+    }
+
+    /// Finds the account a request means: by name, by issuer, or the default.
+    pub fn resolve(&self, name: Option<&str>, issuer: Option<&str>) -> Result<String, String> {
+        if let Some(name) = name {
+            return if self.accounts.contains_key(name) {
+                Ok(name.to_string())
+            } else {
+                Err(format!(
+                    "no account named `{name}`; run `tok login {name} --issuer URL` first"
+                ))
+            };
+        }
+        if let Some(issuer) = issuer {
+            let want = issuer.trim_end_matches('/');
+            let matches: Vec<&String> = self
+                .accounts
+                .iter()
+                .filter(|(_, a)| a.issuer.trim_end_matches('/') == want)
+                .map(|(n, _)| n)
+                .collect();
+            return match matches.as_slice() {
+                [one] => Ok((*one).clone()),
+                [] => Err(format!(
+                    "no account for issuer {issuer}; run `tok login NAME --issuer {issuer}`"
+                )),
+                _ => Err(format!(
+                    "several accounts use issuer {issuer}; pick one with --account"
+                )),
+            };
+        }
+        if let Some(d) = &self.default_account {
+            if self.accounts.contains_key(d) {
+                return Ok(d.clone());
+            }
+        }
+        match self.accounts.len() {
+            1 => Ok(self.accounts.keys().next().cloned().unwrap_or_default()),
+            0 => Err("no account yet; run `tok login NAME --issuer URL`".to_string()),
+            _ => Err(
+                "several accounts and no default; pass --account NAME (or set default_account)"
+                    .to_string(),
+            ),
+        }
+    }
+}
+
+pub fn validate_name(name: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::BadName(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(issuer: &str) -> Account {
+        Account {
+            issuer: issuer.into(),
+            client_id: "c".into(),
+            has_client_secret: false,
+            registered: true,
+            scopes: vec!["openid".into()],
+            audience_param: AudienceParam::Audience,
+            ca_file: None,
+        }
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("tok/config.toml");
+        let mut c = Config::default();
+        c.accounts.insert("cms".into(), account("https://op"));
+        c.default_account = Some("cms".into());
+        c.save(&p).unwrap();
+        assert_eq!(Config::load(&p).unwrap(), c);
+    }
+
+    #[test]
+    fn parse_error_names_the_file() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("config.toml");
+        std::fs::write(&p, "accounts = 3").unwrap();
+        let e = Config::load(&p).unwrap_err().to_string();
+        assert!(e.contains("config.toml"), "{e}");
+    }
+
+    #[test]
+    fn resolve_by_name_issuer_and_default() {
+        let mut c = Config::default();
+        c.accounts.insert("a".into(), account("https://one/"));
+        c.accounts.insert("b".into(), account("https://two"));
+        assert_eq!(c.resolve(Some("a"), None).unwrap(), "a");
+        assert_eq!(c.resolve(None, Some("https://one")).unwrap(), "a");
+        assert!(c.resolve(None, None).is_err());
+        c.default_account = Some("b".into());
+        assert_eq!(c.resolve(None, None).unwrap(), "b");
+        assert!(c.resolve(Some("zz"), None).unwrap_err().contains("tok login zz"));
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        assert!(validate_name("cms-prod_1.x").is_ok());
+        assert!(validate_name("a/b").is_err());
+        assert!(validate_name("").is_err());
+    }
+}

@@ -1,0 +1,19 @@
+//! tok: a per-user OAuth2/OIDC token agent and CLI for grid and HPC computing.
+//!
+//! Data flows one way: the CLI ([`cli`], [`cmd`]) talks through [`client`] over a Unix socket
+//! ([`wire`], [`protocol`]) to the [`agent`], which talks to the provider ([`oauth`]) and keeps
+//! refresh tokens in a [`store`]. Nothing below reaches back up.
+
+pub mod agent;
+pub mod cli;
+pub mod client;
+pub mod cmd;
+pub mod config;
+pub mod dirs;
+pub mod error;
+pub mod oauth;
+pub mod protocol;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod wire;

@@ -1,0 +1,340 @@
+//! Every message the CLI and the agent exchange, in one place, so both sides share one truth.
+//!
+//! A frame on the socket is an [`Envelope`] (client → agent) or a [`Response`] (agent → client),
+//! JSON-encoded inside the length-capped framing of [`crate::wire`]. Every envelope carries
+//! [`PROTOCOL_VERSION`]; an agent that speaks another version answers
+//! [`Response::VersionMismatch`] and the client restarts it. Bump the version by hand whenever a
+//! message changes shape.
+
+use crate::secret::{AccessToken, ClientSecret, Passphrase};
+use serde::{Deserialize, Serialize};
+
+/// The wire version. Bump on any incompatible change to the types below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// What the client sends: the version it speaks and one request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope {
+    pub version: u32,
+    pub request: Request,
+}
+
+impl Envelope {
+    pub fn new(request: Request) -> Self {
+        Self {
+            version: PROTOCOL_VERSION,
+            request,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Liveness and version probe; answered with [`Response::Hello`].
+    Ping,
+    /// An access token for an account, scope set and audience set.
+    Token(TokenRequest),
+    /// Start a device-code login. The agent answers [`Response::DeviceCode`] and then, on the same
+    /// connection, [`Response::LoggedIn`] or an error. Closing the connection cancels the login.
+    Login(LoginRequest),
+    /// Revoke (unless `keep_remote`) and forget an account's refresh token.
+    Logout {
+        account: String,
+        keep_remote: bool,
+        forget: bool,
+    },
+    /// Accounts, backend and cached tokens (never token values).
+    Status,
+    /// Hand the file store's passphrase to the agent.
+    Unlock { passphrase: Passphrase },
+    /// Drop the file store's key and every cached access token.
+    Lock,
+    /// Shut the agent down.
+    Stop,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TokenRequest {
+    /// Account name; `None` means the default account (or the one matching `issuer`).
+    pub account: Option<String>,
+    /// Pick the account by issuer URL instead of by name.
+    pub issuer: Option<String>,
+    /// Normalised scopes (see [`crate::scope`]); empty means the account's login scopes.
+    pub scopes: Vec<String>,
+    /// Normalised audiences; empty means no audience request.
+    pub audiences: Vec<String>,
+    /// Minimum remaining lifetime in seconds; `None` means the account's default.
+    pub min_valid_secs: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// `None`: derive the name from the issuer's host.
+    pub account: Option<String>,
+    /// `None`: reuse the known account's issuer.
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<ClientSecret>,
+    pub scopes: Vec<String>,
+    pub audience_param: Option<AudienceParam>,
+    pub ca_file: Option<String>,
+    pub make_default: bool,
+}
+
+/// How an account asks the provider for an audience.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum AudienceParam {
+    /// RFC 8707 `resource=` (one parameter per audience).
+    #[default]
+    Resource,
+    /// The older `audience=` parameter (INDIGO IAM, Keycloak).
+    Audience,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    Hello(AgentInfo),
+    Token(TokenGrant),
+    DeviceCode(DeviceCodePrompt),
+    LoggedIn {
+        account: String,
+        issuer: String,
+        client_id: String,
+    },
+    LoggedOut {
+        account: String,
+        revoked: bool,
+        note: Option<String>,
+    },
+    Status(StatusReport),
+    Done,
+    /// The agent speaks another protocol version; the client should restart it.
+    VersionMismatch { agent_version: u32, agent_pid: u32 },
+    Error(ErrorReply),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AgentInfo {
+    pub pid: u32,
+    pub version: String,
+    pub protocol: u32,
+    pub socket: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenGrant {
+    pub token: AccessToken,
+    /// Unix seconds.
+    pub expires_at: u64,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub account: String,
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeviceCodePrompt {
+    pub verification_uri: String,
+    /// The URI with the code embedded; only a login link, but shown as a QR code.
+    pub verification_uri_complete: Option<String>,
+    pub user_code: String,
+    pub expires_in_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusReport {
+    pub agent: AgentInfo,
+    pub store: StoreStatus,
+    pub accounts: Vec<AccountStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreStatus {
+    pub backend: String,
+    pub reason: String,
+    pub locked: bool,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccountStatus {
+    pub name: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub default: bool,
+    pub scopes: Vec<String>,
+    pub audience_param: AudienceParam,
+    /// `"ok"` or `"needs login"`.
+    pub state: String,
+    /// Why the account needs a login, when it does.
+    pub reason: Option<String>,
+    pub cached: Vec<CachedTokenStatus>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CachedTokenStatus {
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub expires_at: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorReply {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+/// Classes of failure the CLI maps to exit codes.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Bad arguments or an unknown account.
+    Usage,
+    /// The account has no usable refresh token: run `tok login`.
+    NeedsLogin,
+    /// The provider refused (access denied, invalid scope, …).
+    Denied,
+    /// Network, timeout, 5xx or garbage from the provider: try again later.
+    Provider,
+    /// The file store is locked: run `tok unlock`.
+    Locked,
+    /// Anything else inside the agent.
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::AccessToken;
+
+    fn round_trip_request(request: Request) {
+        let json = serde_json::to_vec(&Envelope::new(request)).unwrap();
+        let back: Envelope = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.version, PROTOCOL_VERSION);
+        // Re-encoding must give the same bytes: nothing is lost or reordered.
+        assert_eq!(serde_json::to_vec(&back).unwrap(), json);
+    }
+
+    fn round_trip_response(response: Response) {
+        let json = serde_json::to_vec(&response).unwrap();
+        let back: Response = serde_json::from_slice(&json).unwrap();
+        assert_eq!(serde_json::to_vec(&back).unwrap(), json);
+    }
+
+    #[test]
+    fn every_request_round_trips() {
+        round_trip_request(Request::Ping);
+        round_trip_request(Request::Token(TokenRequest {
+            account: Some("cms".into()),
+            issuer: None,
+            scopes: vec!["storage.read:/store".into()],
+            audiences: vec!["https://se.example.org".into()],
+            min_valid_secs: Some(60),
+        }));
+        round_trip_request(Request::Login(LoginRequest {
+            account: Some("cms".into()),
+            issuer: Some("https://op.example.org".into()),
+            client_id: Some("id".into()),
+            client_secret: Some(ClientSecret::new("s")),
+            scopes: vec!["openid".into()],
+            audience_param: Some(AudienceParam::Audience),
+            ca_file: Some("/etc/ca.pem".into()),
+            make_default: true,
+        }));
+        round_trip_request(Request::Logout {
+            account: "cms".into(),
+            keep_remote: false,
+            forget: true,
+        });
+        round_trip_request(Request::Status);
+        round_trip_request(Request::Unlock {
+            passphrase: Passphrase::new("pw"),
+        });
+        round_trip_request(Request::Lock);
+        round_trip_request(Request::Stop);
+    }
+
+    #[test]
+    fn every_response_round_trips() {
+        let info = AgentInfo {
+            pid: 1,
+            version: "0.1.0".into(),
+            protocol: PROTOCOL_VERSION,
+            socket: "/run/user/1/tok/agent.sock".into(),
+        };
+        round_trip_response(Response::Hello(info.clone()));
+        round_trip_response(Response::Token(TokenGrant {
+            token: AccessToken::new("eyJ.x.y"),
+            expires_at: 10,
+            scopes: vec!["a".into()],
+            audiences: vec![],
+            account: "cms".into(),
+            issuer: "https://op".into(),
+        }));
+        round_trip_response(Response::DeviceCode(DeviceCodePrompt {
+            verification_uri: "https://op/device".into(),
+            verification_uri_complete: None,
+            user_code: "ABCD-EFGH".into(),
+            expires_in_secs: 600,
+        }));
+        round_trip_response(Response::LoggedIn {
+            account: "cms".into(),
+            issuer: "https://op".into(),
+            client_id: "c".into(),
+        });
+        round_trip_response(Response::LoggedOut {
+            account: "cms".into(),
+            revoked: true,
+            note: None,
+        });
+        round_trip_response(Response::Status(StatusReport {
+            agent: info,
+            store: StoreStatus {
+                backend: "memory".into(),
+                reason: "asked".into(),
+                locked: false,
+                notes: vec![],
+            },
+            accounts: vec![AccountStatus {
+                name: "cms".into(),
+                issuer: "https://op".into(),
+                client_id: "c".into(),
+                default: true,
+                scopes: vec![],
+                audience_param: AudienceParam::Resource,
+                state: "ok".into(),
+                reason: None,
+                cached: vec![CachedTokenStatus {
+                    scopes: vec![],
+                    audiences: vec![],
+                    expires_at: 5,
+                }],
+            }],
+        }));
+        round_trip_response(Response::Done);
+        round_trip_response(Response::VersionMismatch {
+            agent_version: 0,
+            agent_pid: 7,
+        });
+        round_trip_response(Response::Error(ErrorReply {
+            kind: ErrorKind::NeedsLogin,
+            message: "run `tok login cms`".into(),
+        }));
+    }
+
+    #[test]
+    fn token_debug_never_shows_the_value() {
+        let r = Response::Token(TokenGrant {
+            token: AccessToken::new("SECRETVALUE"),
+            expires_at: 0,
+            scopes: vec![],
+            audiences: vec![],
+            account: String::new(),
+            issuer: String::new(),
+        });
+        assert!(!format!("{r:?}").contains("SECRETVALUE"));
+    }
+}

@@ -1,0 +1,156 @@
+//! Scope and audience normalisation, so that equal requests share one cache entry and the
+//! provider always receives WLCG-conformant values.
+
+/// WLCG storage scopes that require a path; a bare one means the whole namespace (`:/`).
+const STORAGE_SCOPES: &[&str] = &[
+    "storage.read",
+    "storage.create",
+    "storage.modify",
+    "storage.stage",
+    "storage.poll",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ScopeError {
+    #[error("scope `{0}` has a relative path; WLCG storage scopes need an absolute path such as `storage.read:/store`")]
+    RelativePath(String),
+    #[error("scope `{0}` contains a character that is not allowed in an OAuth scope")]
+    BadCharacter(String),
+    #[error("audience `{0}` is empty or contains whitespace")]
+    BadAudience(String),
+}
+
+/// Splits space-separated arguments, expands bare storage scopes to `:/`, tidies storage paths,
+/// and returns the sorted, de-duplicated set.
+pub fn normalise_scopes<S: AsRef<str>>(args: &[S]) -> Result<Vec<String>, ScopeError> {
+    let mut out = Vec::new();
+    for arg in args {
+        for scope in arg.as_ref().split_whitespace() {
+            out.push(normalise_scope(scope)?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn normalise_scope(scope: &str) -> Result<String, ScopeError> {
+    // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+    if scope
+        .bytes()
+        .any(|b| !(b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)))
+    {
+        return Err(ScopeError::BadCharacter(scope.to_string()));
+    }
+    if STORAGE_SCOPES.contains(&scope) {
+        return Ok(format!("{scope}:/"));
+    }
+    if let Some((name, path)) = scope.split_once(':') {
+        if STORAGE_SCOPES.contains(&name) {
+            if !path.starts_with('/') {
+                return Err(ScopeError::RelativePath(scope.to_string()));
+            }
+            return Ok(format!("{name}:{}", tidy_path(path)));
+        }
+    }
+    Ok(scope.to_string())
+}
+
+/// Collapses repeated slashes and drops a trailing one, so `/store//a/` and `/store/a` match.
+fn tidy_path(path: &str) -> String {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    format!("/{}", parts.join("/"))
+}
+
+/// Normalises audiences: an origin loses its trailing slash and default port, as the WLCG
+/// profile writes them (`https://se.example.org`). Sorted and de-duplicated.
+pub fn normalise_audiences<S: AsRef<str>>(args: &[S]) -> Result<Vec<String>, ScopeError> {
+    let mut out = Vec::new();
+    for arg in args {
+        for aud in arg.as_ref().split_whitespace() {
+            out.push(normalise_audience(aud)?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn normalise_audience(aud: &str) -> Result<String, ScopeError> {
+    if aud.is_empty() || aud.chars().any(char::is_whitespace) {
+        return Err(ScopeError::BadAudience(aud.to_string()));
+    }
+    match url::Url::parse(aud) {
+        // Only a bare origin is rewritten; anything with a path is someone's exact identifier.
+        Ok(u) if u.has_host() && (u.path() == "/" || u.path().is_empty()) && !aud.contains('?') => {
+            let mut s = format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default());
+            if let Some(port) = u.port() {
+                s.push_str(&format!(":{port}"));
+            }
+            Ok(s)
+        }
+        _ => Ok(aud.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_storage_scope_means_root() {
+        assert_eq!(
+            normalise_scopes(&["storage.read"]).unwrap(),
+            vec!["storage.read:/"]
+        );
+    }
+
+    #[test]
+    fn space_separated_and_repeated_are_merged_sorted_deduped() {
+        let got = normalise_scopes(&["storage.read:/b compute.create", "storage.read:/b/", "openid"])
+            .unwrap();
+        assert_eq!(got, vec!["compute.create", "openid", "storage.read:/b"]);
+    }
+
+    #[test]
+    fn storage_paths_are_tidied() {
+        assert_eq!(
+            normalise_scopes(&["storage.modify://a//b/"]).unwrap(),
+            vec!["storage.modify:/a/b"]
+        );
+    }
+
+    #[test]
+    fn relative_storage_path_is_refused() {
+        assert!(matches!(
+            normalise_scopes(&["storage.read:atlas"]),
+            Err(ScopeError::RelativePath(_))
+        ));
+    }
+
+    #[test]
+    fn bad_characters_are_refused() {
+        assert!(normalise_scopes(&["a\"b"]).is_err());
+    }
+
+    #[test]
+    fn audiences_are_origins_without_slash_or_default_port() {
+        let got = normalise_audiences(&[
+            "https://se.example.org/",
+            "https://se.example.org:443",
+            "https://se2.example.org:8443/",
+            "https://wlcg.cern.ch/jwt/v1/any",
+            "my-service",
+        ])
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![
+                "https://se.example.org",
+                "https://se2.example.org:8443",
+                "https://wlcg.cern.ch/jwt/v1/any",
+                "my-service"
+            ]
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! Where secrets rest between agent runs: a small trait with one file per backend.
+//!
+//! The agent stores refresh tokens (and dynamically registered client secrets) under string
+//! keys such as `refresh/cms`. Every call is blocking; the agent runs them on a blocking thread.
+//! A `save` that returns `Ok` means the value is durable: the agent relies on this to drop a
+//! rotated refresh token only after its successor is safe.
+
+#[cfg(target_os = "linux")]
+pub mod keyring;
+#[cfg(target_os = "linux")]
+pub mod keyutils;
+
+pub mod file;
+pub mod memory;
+
+use crate::secret::Passphrase;
+use secrecy::SecretString;
+use std::path::{Path, PathBuf};
+
+/// A place where the agent keeps secrets between runs. Implementations are blocking.
+pub trait SecretStore: Send + Sync {
+    /// Which backend this is (for `tok status`).
+    fn kind(&self) -> StoreKind;
+    /// Human notes for `tok status`, e.g. "kernel keyring: lost at reboot", "locked".
+    fn notes(&self) -> Vec<String>;
+    fn load(&self, key: &str) -> Result<Option<SecretString>, StoreError>;
+    /// Returns only once the value is durable (file: temp + fsync + rename + dir fsync).
+    fn save(&self, key: &str, value: &SecretString) -> Result<(), StoreError>;
+    /// Deleting a missing key is `Ok`.
+    fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Only the file backend has a passphrase; the others are always unlocked.
+    fn unlock(&self, _p: &Passphrase) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn lock(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    fn is_locked(&self) -> bool {
+        false
+    }
+}
+
+/// A backend choice (`--store`). `Auto` is only a choice, never an opened backend's kind.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Auto,
+    Keyring,
+    Keyutils,
+    File,
+    Memory,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Auto => "auto",
+            StoreKind::Keyring => "keyring",
+            StoreKind::Keyutils => "keyutils",
+            StoreKind::File => "file",
+            StoreKind::Memory => "memory",
+        }
+    }
+}
+
+impl std::fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An opened backend and why it was picked, so `tok status` can explain an `auto` choice.
+pub struct Opened {
+    pub store: Box<dyn SecretStore>,
+    pub kind: StoreKind,
+    pub reason: String,
+}
+
+// Messages never include a secret value: only keys, paths and backend diagnostics.
+#[derive(thiserror::Error, Debug)]
+pub enum StoreError {
+    #[error("the {backend} secret store is unavailable: {reason}")]
+    Unavailable {
+        backend: &'static str,
+        reason: String,
+    },
+    #[error("the secret store is locked: run `tok unlock` first")]
+    Locked,
+    #[error("wrong passphrase for the encrypted secret store: nothing was unlocked, try again")]
+    WrongPassphrase,
+    #[error("the encrypted secret store {} is damaged: {reason}; restore it from a backup, or move it aside and log in again", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("refusing to use the secret store {}: {reason}", path.display())]
+    Insecure { path: PathBuf, reason: String },
+    #[error("i/o error on the secret store {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {backend} secret store failed: {reason}")]
+    Backend {
+        backend: &'static str,
+        reason: String,
+    },
+    #[error("invalid secret store key {key:?}: expected something like `refresh/<account>` (letters, digits, `._-/`)")]
+    InvalidKey { key: String },
+}
+
+/// Keys are built from account names; checking them here keeps odd bytes out of keyring
+/// descriptions and file contents alike.
+pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
+    let ok = !key.is_empty()
+        && key.len() <= 200
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKey {
+            key: key.to_string(),
+        })
+    }
+}
+
+/// Opens the chosen backend; `Auto` prefers the Secret Service, then the kernel keyring,
+/// then memory, and says why in `Opened::reason`.
+pub fn open(choice: StoreKind, file_path: &Path) -> Result<Opened, StoreError> {
+    match choice {
+        StoreKind::Auto => Ok(open_auto()),
+        StoreKind::File => Ok(Opened {
+            store: Box::new(file::FileStore::open(file_path)?),
+            kind: StoreKind::File,
+            reason: format!("file: chosen explicitly ({})", file_path.display()),
+        }),
+        StoreKind::Memory => Ok(Opened {
+            store: Box::new(memory::MemoryStore::new()),
+            kind: StoreKind::Memory,
+            reason: "memory: chosen explicitly".to_string(),
+        }),
+        StoreKind::Keyring => open_keyring().map(|store| Opened {
+            store,
+            kind: StoreKind::Keyring,
+            reason: "keyring: chosen explicitly".to_string(),
+        }),
+        StoreKind::Keyutils => open_keyutils().map(|store| Opened {
+            store,
+            kind: StoreKind::Keyutils,
+            reason: "keyutils: chosen explicitly".to_string(),
+        }),
+    }
+}
+
+fn open_auto() -> Opened {
+    let keyring_err = match open_keyring() {
+        Ok(store) => {
+            return Opened {
+                store,
+                kind: StoreKind::Keyring,
+                reason: "auto: Secret Service answered".to_string(),
+            }
+        }
+        Err(e) => e,
+    };
+    let why = unavailable_reason(&keyring_err);
+    tracing::debug!(error = %keyring_err, "auto store: no Secret Service");
+    match open_keyutils() {
+        Ok(store) => Opened {
+            store,
+            kind: StoreKind::Keyutils,
+            reason: format!("auto: no Secret Service ({why}); using kernel keyring"),
+        },
+        Err(e) => {
+            tracing::debug!(error = %e, "auto store: no kernel keyring");
+            Opened {
+                store: Box::new(memory::MemoryStore::new()),
+                kind: StoreKind::Memory,
+                reason: format!(
+                    "auto: no Secret Service ({why}) and no kernel keyring ({}); using memory, \
+                     refresh tokens are lost when the agent stops",
+                    unavailable_reason(&e)
+                ),
+            }
+        }
+    }
+}
+
+fn unavailable_reason(e: &StoreError) -> String {
+    match e {
+        StoreError::Unavailable { reason, .. } | StoreError::Backend { reason, .. } => {
+            reason.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn open_keyring() -> Result<Box<dyn SecretStore>, StoreError> {
+    Ok(Box::new(keyring::KeyringStore::open()?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_keyring() -> Result<Box<dyn SecretStore>, StoreError> {
+    Err(StoreError::Unavailable {
+        backend: "keyring",
+        reason: "this build supports the OS keyring on Linux only".to_string(),
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn open_keyutils() -> Result<Box<dyn SecretStore>, StoreError> {
+    Ok(Box::new(keyutils::KeyutilsStore::open()?))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_keyutils() -> Result<Box<dyn SecretStore>, StoreError> {
+    Err(StoreError::Unavailable {
+        backend: "keyutils",
+        reason: "the kernel keyring exists on Linux only".to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(check_key("refresh/cms").is_ok());
+        assert!(check_key("client-secret/my.acct_1").is_ok());
+        assert!(check_key("").is_err());
+        assert!(check_key("refresh/a b").is_err());
+        assert!(check_key("refresh/\n").is_err());
+    }
+
+    #[test]
+    fn kind_serialises_lowercase() {
+        assert_eq!(
+            serde_json::to_string(&StoreKind::Keyutils).unwrap(),
+            "\"keyutils\""
+        );
+    }
+}

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// A scripted "browser" for the device flow: drives the provider's own HTML pages with a cookie jar,
+// exactly as a user would (device page -> user code -> confirm -> login -> consent).
+//
+//   node approve.js <issuer> <user_code> [--deny] [--user alice] [--password pw]
+//
+// Prints `approved` or `denied` and exits 0; exits 1 with a message on stderr otherwise.
+// TLS: trusts NODE_EXTRA_CA_CERTS (Node's default store) or, if set, only the PEM in CA_FILE.
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+
+function usage(msg) {
+  if (msg) console.error(`approve.js: ${msg}`);
+  console.error('usage: node approve.js <issuer> <user_code> [--deny] [--user NAME] [--password PW]');
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+const pos = [];
+const opt = { deny: false, user: 'alice', password: 'pw' };
+for (let i = 0; i < args.length; i += 1) {
+  const a = args[i];
+  if (a === '--deny') opt.deny = true;
+  else if (a === '--user' || a === '--password') {
+    if (args[i + 1] === undefined) usage(`${a} needs a value`);
+    opt[a.slice(2)] = args[i += 1];
+  } else if (a.startsWith('--')) usage(`unknown option ${a}`);
+  else pos.push(a);
+}
+if (pos.length !== 2) usage();
+const [issuer, userCode] = pos;
+const ca = process.env.CA_FILE ? fs.readFileSync(process.env.CA_FILE) : undefined;
+
+function fail(msg) {
+  console.error(`approve.js: ${msg}`);
+  process.exit(1);
+}
+
+// --- minimal cookie jar (single host: match on path only) ---------------------------------
+const jar = new Map(); // `${name};${path}` -> { name, value, path }
+function storeCookies(setCookie = []) {
+  for (const line of setCookie) {
+    const [pair, ...attrs] = line.split(';').map((s) => s.trim());
+    const eq = pair.indexOf('=');
+    const name = pair.slice(0, eq);
+    const value = pair.slice(eq + 1);
+    let path = '/';
+    let expired = value === '';
+    for (const a of attrs) {
+      const [k, v = ''] = a.split('=');
+      if (k.toLowerCase() === 'path') path = v || '/';
+      if (k.toLowerCase() === 'max-age' && Number(v) <= 0) expired = true;
+      if (k.toLowerCase() === 'expires' && Date.parse(v) <= Date.now()) expired = true;
+    }
+    if (expired) jar.delete(`${name};${path}`);
+    else jar.set(`${name};${path}`, { name, value, path });
+  }
+}
+function cookieHeader(pathname) {
+  return [...jar.values()]
+    .filter((c) => pathname === c.path || pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`))
+    .map((c) => `${c.name}=${c.value}`).join('; ');
+}
+
+// --- one HTTP exchange, no automatic redirects ----------------------------------------------
+function request(method, url, form) {
+  const u = new URL(url);
+  const body = form ? new URLSearchParams(form).toString() : undefined;
+  const headers = { accept: 'text/html' };
+  const cookie = cookieHeader(u.pathname);
+  if (cookie) headers.cookie = cookie;
+  if (body !== undefined) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    headers['content-length'] = Buffer.byteLength(body);
+  }
+  const mod = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = mod.request(u, { method, headers, ...(ca ? { ca } : {}) }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, html: Buffer.concat(chunks).toString('utf8'), url }));
+    });
+    req.setTimeout(15000, () => req.destroy(new Error(`timeout on ${method} ${u.pathname}`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Request and follow redirects (303/302 -> GET), keeping cookies, like a browser.
+async function browse(method, url, form) {
+  let res = await request(method, url, form);
+  storeCookies(res.headers['set-cookie']);
+  for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.location; hops += 1) {
+    if (hops > 10) fail('too many redirects');
+    const next = new URL(res.headers.location, res.url).href;
+    res = await request('GET', next);
+    storeCookies(res.headers['set-cookie']);
+  }
+  return res;
+}
+
+// --- HTML form scraping ------------------------------------------------------------------------
+const unescape = (s) => s.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+  .replace(/&#x([0-9a-f]+);/gi, (_, n) => String.fromCharCode(parseInt(n, 16)))
+  .replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const attr = (tag, name) => {
+  const m = new RegExp(`\\s${name}\\s*=\\s*"([^"]*)"`, 'i').exec(tag);
+  return m ? unescape(m[1]) : undefined;
+};
+function findForm(res, id) {
+  for (const m of res.html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    if (attr(m[1], 'id') !== id) continue;
+    const fields = {};
+    for (const input of m[2].matchAll(/<input\b[^>]*>/gi)) {
+      const name = attr(input[0], 'name');
+      if (name) fields[name] = attr(input[0], 'value') ?? '';
+    }
+    return { action: new URL(attr(m[1], 'action') || res.url, res.url).href, fields };
+  }
+  return undefined;
+}
+function pageError(res) {
+  const m = /<p id="(error|aborted)">([\s\S]*?)<\/p>/.exec(res.html);
+  return m ? unescape(m[2]) : `HTTP ${res.status} at ${new URL(res.url).pathname}`;
+}
+function expectForm(res, id, step) {
+  const form = findForm(res, id);
+  if (!form) fail(`${step}: expected form "${id}" but got: ${pageError(res)}`);
+  return form;
+}
+
+// --- the user journey ----------------------------------------------------------------------------
+try {
+  let res = await browse('GET', new URL('/device', issuer).href);
+  const input = expectForm(res, 'op.deviceInputForm', 'device page');
+  res = await browse('POST', input.action, { ...input.fields, user_code: userCode });
+
+  const confirm = expectForm(res, 'op.deviceConfirmForm', 'user code');
+  res = await browse('POST', confirm.action, confirm.fields);
+
+  // Login is skipped by the provider if the session is already authenticated.
+  const login = findForm(res, 'login');
+  if (login) {
+    res = await browse('POST', login.action, { login: opt.user, password: opt.password });
+  }
+
+  const decision = expectForm(res, opt.deny ? 'deny' : 'approve', 'consent');
+  res = await browse('POST', decision.action, decision.fields);
+
+  if (!opt.deny && res.html.includes('id="success"')) {
+    console.log('approved');
+  } else if (opt.deny && res.html.includes('id="aborted"')) {
+    console.log('denied');
+  } else {
+    fail(`unexpected final page: ${pageError(res)}`);
+  }
+} catch (err) {
+  fail(err.message);
+}

@@ -1,0 +1,500 @@
+// Test OpenID Provider for tok's integration tests: a real node-oidc-provider over HTTPS on
+// 127.0.0.1 with WLCG-profile JWT access tokens, plus /test/* admin endpoints (stats, fault
+// injection, runtime config). See README.md for the interface.
+//
+// stdout carries exactly one line (the ready line); everything else goes to stderr. oidc-provider
+// prints notices with console.info, so console.log/info are redirected *before* it is imported.
+console.log = console.error;
+console.info = console.error;
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import querystring from 'node:querystring';
+
+const { default: Provider, errors } = await import('oidc-provider');
+
+const env = (name, dflt) => (process.env[name] === undefined || process.env[name] === '' ? dflt : process.env[name]);
+const log = (...args) => console.error('[provider]', ...args);
+
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const WLCG_ANY = 'https://wlcg.cern.ch/jwt/v1/any';
+
+// Runtime-changeable state (POST /test/config, /test/fault, /test/slow_down).
+const state = {
+  rotate: env('ROTATE', '0') === '1',
+  atTtl: Number(env('AT_TTL', '3600')),
+  fault: { mode: 'none', delay_ms: 2000 },
+  slowDown: 0,
+};
+const DEVICE_TTL = Number(env('DEVICE_TTL', '600'));
+const DEVICE_INTERVAL = Number(env('DEVICE_INTERVAL', '1'));
+
+const stats = {
+  token_requests: 0,
+  by_grant: {},
+  device_authorizations: 0,
+  registrations: 0,
+  revocations: 0,
+  audience_params: { resource: 0, audience: 0 },
+  last_token_request: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// WLCG scopes. They are not static OIDC scopes: they are resource-server scopes whose set is
+// computed per request (see getResourceServerInfo), and storage scopes are hierarchical.
+const WLCG_SCOPE = /^(storage\.(read|modify|create|stage):\/\S*|compute\.(read|create|modify|cancel)|wlcg|wlcg\.groups(:\S+)?)$/;
+const isWlcg = (s) => WLCG_SCOPE.test(s);
+
+// Does granted scope `g` cover requested scope `r`? `storage.X:/a` covers `storage.X:/a/b` but not
+// `storage.X:/ab` (whole path components only); everything else must match exactly.
+function covers(g, r) {
+  if (g === r) return true;
+  const gm = /^(storage\.[a-z]+):(\/.*)$/.exec(g);
+  const rm = /^(storage\.[a-z]+):(\/.*)$/.exec(r);
+  if (!gm || !rm || gm[1] !== rm[1]) return false;
+  const gp = gm[2].replace(/\/+$/, '');
+  return gp === '' || rm[2] === gp || rm[2].startsWith(`${gp}/`);
+}
+const coveredBy = (granted, r) => [...granted].some((g) => covers(g, r));
+
+// Per-request data that model getters below need (they get no ctx): requested scopes/resource.
+const als = new AsyncLocalStorage();
+
+// ---------------------------------------------------------------------------------------------
+// Map-based adapter: everything in one Map so /test/* can inspect and wipe storage.
+const store = new Map(); // key `${model}:${id}` -> { payload, expiresAt (ms) }
+const epoch = () => Math.floor(Date.now() / 1000);
+
+class MapAdapter {
+  constructor(model) { this.model = model; }
+
+  key(id) { return `${this.model}:${id}`; }
+
+  static live(entry) { return entry && !(entry.expiresAt && entry.expiresAt <= Date.now()); }
+
+  async upsert(id, payload, expiresIn) {
+    store.set(this.key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : 0 });
+  }
+
+  async find(id) {
+    const entry = store.get(this.key(id));
+    return MapAdapter.live(entry) ? entry.payload : undefined;
+  }
+
+  findBy(pred) {
+    for (const [k, entry] of store) {
+      if (k.startsWith(`${this.model}:`) && MapAdapter.live(entry) && pred(entry.payload)) return entry.payload;
+    }
+    return undefined;
+  }
+
+  async findByUserCode(userCode) { return this.findBy((p) => p.userCode === userCode); }
+
+  async findByUid(uid) { return this.findBy((p) => p.uid === uid); }
+
+  async consume(id) {
+    const entry = store.get(this.key(id));
+    if (entry) entry.payload.consumed = epoch();
+  }
+
+  async destroy(id) { store.delete(this.key(id)); }
+
+  async revokeByGrantId(grantId) {
+    for (const [k, entry] of store) {
+      if (entry.payload.grantId === grantId) store.delete(k);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interaction/device pages: deliberately plain HTML so approve.js (or a human) can drive them.
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const page = (title, body) => `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${esc(title)}</title></head><body><h1>${esc(title)}</h1>${body}</body></html>`;
+
+const deviceFlow = {
+  enabled: true,
+  charset: 'base-20',
+  mask: '****-****',
+  userCodeInputSource(ctx, form, out, err) {
+    let msg = '<p>Enter the code displayed on your device</p>';
+    if (err && (err.userCode || err.name === 'NoCodeError')) msg = '<p id="error">The code you entered is incorrect.</p>';
+    else if (err && err.name === 'AbortedError') msg = '<p id="aborted">The sign-in request was aborted.</p>';
+    else if (err) msg = `<p id="error">Error: ${esc(err.message)}</p>`;
+    ctx.body = page('Device sign-in', `${msg}${form}<button type="submit" form="op.deviceInputForm">Continue</button>`);
+  },
+  userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
+    ctx.body = page('Confirm device', `<p>Client <b>${esc(client.clientName || client.clientId)}</b> shows code <code>${esc(userCode)}</code>.</p>${form}
+<button type="submit" form="op.deviceConfirmForm">Continue</button>
+<button type="submit" form="op.deviceConfirmForm" name="abort" value="yes">Cancel</button>`);
+  },
+  successSource(ctx) {
+    ctx.body = page('Sign-in success', '<p id="success">Your device is now signed in. You can close this page.</p>');
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+function loadTls() {
+  const cert = env('TLS_CERT');
+  const key = env('TLS_KEY');
+  if (!cert || !key) {
+    log('TLS_CERT and TLS_KEY must point to PEM files');
+    process.exit(2);
+  }
+  return { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+}
+
+// The issuer must contain the port, so listen first (PORT=0 picks a free one), then build the
+// provider and attach its handler.
+const server = https.createServer(loadTls());
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(Number(env('PORT', '0')), '127.0.0.1', resolve);
+});
+const { port } = server.address();
+const issuer = `https://127.0.0.1:${port}`;
+
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'tok-test-rs256', use: 'sig', alg: 'RS256' };
+
+const publicClient = {
+  grant_types: [DEVICE_GRANT, 'refresh_token'],
+  response_types: [],
+  redirect_uris: [],
+};
+
+const provider = new Provider(issuer, {
+  adapter: MapAdapter,
+  jwks: { keys: [signingKey] },
+  cookies: { keys: [crypto.randomBytes(16).toString('hex')] },
+  clients: [
+    { ...publicClient, client_id: 'tok-static', client_name: 'tok-static', token_endpoint_auth_method: 'none' },
+    {
+      ...publicClient,
+      client_id: 'tok-confidential',
+      client_name: 'tok-confidential',
+      client_secret: 's3cret-client',
+      // client_secret_basic and client_secret_post are interchangeable in oidc-provider.
+      token_endpoint_auth_method: 'client_secret_basic',
+    },
+  ],
+  findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  claims: { openid: ['sub'] },
+  scopes: ['openid', 'offline_access'],
+  pkce: { required: () => false },
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  features: {
+    devInteractions: { enabled: false },
+    deviceFlow,
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+    registration: { enabled: true, initialAccessToken: false },
+    resourceIndicators: {
+      enabled: true,
+      // WLCG profile: without an explicit audience the token is for "any" resource server.
+      defaultResource: async (ctx, client, oneOf) => oneOf || WLCG_ANY,
+      // Keep refreshing for the resource the grant was issued for (otherwise openid+userinfo
+      // would make oidc-provider issue an opaque userinfo token).
+      useGrantedResource: async () => true,
+      getResourceServerInfo: async (ctx, resource) => {
+        if (URL.parse(resource)?.protocol !== 'https:') {
+          throw new errors.InvalidTarget('resource must be an https URI');
+        }
+        return {
+          scope: [...requestWlcgScopes(ctx)].join(' '),
+          audience: resource,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  },
+  extraTokenClaims: async (ctx, token) => (token.kind === 'AccessToken' ? { 'wlcg.ver': '1.0' } : undefined),
+  issueRefreshToken: async (ctx, client, source) => client.grantTypeAllowed('refresh_token') && source.scopes.has('offline_access'),
+  rotateRefreshToken: () => state.rotate,
+  ttl: {
+    AccessToken: () => state.atTtl,
+    DeviceCode: DEVICE_TTL,
+    RefreshToken: 14 * 24 * 3600,
+    Grant: 14 * 24 * 3600,
+    Session: 24 * 3600,
+    Interaction: 3600,
+    IdToken: 3600,
+  },
+  renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = page('Error', `<p id="error">${esc(out.error)}: ${esc(out.error_description)}</p>`);
+  },
+});
+
+// The resource server's scope set = the WLCG scopes present anywhere in this request (request
+// params, the device code / refresh token being exchanged). The grant check decides what is
+// actually granted; this only keeps oidc-provider from dropping dynamic scopes.
+function requestWlcgScopes(ctx) {
+  const out = new Set();
+  const e = ctx.oidc?.entities ?? {};
+  const sources = [
+    ctx.oidc?.params?.scope, e.DeviceCode?.scope, e.DeviceCode?.params?.scope,
+    e.RefreshToken?.scope, [...(als.getStore()?.scopes ?? [])].join(' '),
+  ];
+  for (const s of sources) {
+    for (const sc of (typeof s === 'string' ? s.split(' ') : [])) if (isWlcg(sc)) out.add(sc);
+  }
+  return out;
+}
+
+// --- Patches that make oidc-provider follow WLCG semantics ----------------------------------
+// 1. Refresh with a narrowed scope: the refresh grant only accepts exact subsets of
+//    refreshToken.scopes. Expose hierarchically covered requested scopes as part of the token's
+//    scope set for this request only (the stored scope string is unchanged, so rotation copies
+//    the original grant scope).
+Object.defineProperty(provider.RefreshToken.prototype, 'scopes', {
+  configurable: true,
+  get() {
+    const set = new Set(this.scope?.split(' ').filter(Boolean));
+    for (const r of als.getStore()?.scopes ?? []) if (!set.has(r) && coveredBy(set, r)) set.add(r);
+    return set;
+  },
+});
+// 2. Audiences are requested at refresh time only (not at device authorization): allow any
+//    https resource on refresh, not just the ones recorded in the refresh token.
+Object.defineProperty(provider.RefreshToken.prototype, 'resourceIndicators', {
+  configurable: true,
+  get() {
+    const set = new Set(Array.isArray(this.resource) ? this.resource : [this.resource]);
+    const r = als.getStore()?.resource;
+    if (typeof r === 'string' && URL.parse(r)?.protocol === 'https:') set.add(r);
+    return set;
+  },
+});
+// 3. The grant decides which scopes an access token gets. Treat everything the user consented to
+//    as valid for any audience, and apply the storage path hierarchy.
+provider.Grant.prototype.getResourceScopeFiltered = function getResourceScopeFiltered(resource, filter) {
+  const granted = new Set(this.getOIDCScope().split(' ').filter(Boolean));
+  for (const rs of Object.keys(this.resources ?? {})) {
+    for (const s of this.getResourceScope(rs).split(' ')) if (s) granted.add(s);
+  }
+  return [...filter].filter((s) => granted.has(s) || coveredBy(granted, s)).join(' ');
+};
+
+provider.on('server_error', (ctx, err) => log('server_error', err));
+provider.on('grant.error', (ctx, err) => log('grant.error', err.error || err.name, err.error_description || err.message));
+provider.on('registration_create.error', (ctx, err) => log('registration error', err.error_description || err.message));
+
+// ---------------------------------------------------------------------------------------------
+async function readBody(req) {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+async function readForm(ctx) { return querystring.parse(await readBody(ctx.req)); }
+async function readJson(ctx) {
+  const raw = await readBody(ctx.req);
+  return raw ? JSON.parse(raw) : {};
+}
+const first = (v) => (Array.isArray(v) ? v[0] : v);
+const sleep = (ms) => new Promise((r) => { setTimeout(r, ms); });
+
+// /test/* admin endpoints.
+async function testEndpoints(ctx) {
+  const route = `${ctx.method} ${ctx.path}`;
+  switch (route) {
+    case 'GET /test/stats':
+      ctx.body = stats;
+      return;
+    case 'POST /test/fault': {
+      const b = await readJson(ctx);
+      if (!['none', '500', 'garbage', 'hang', 'slow', 'close'].includes(String(b.mode))) ctx.throw(400, 'bad mode');
+      state.fault = { mode: String(b.mode), delay_ms: Number(b.delay_ms ?? state.fault.delay_ms) };
+      log('fault mode', state.fault);
+      ctx.body = state.fault;
+      return;
+    }
+    case 'POST /test/config': {
+      const b = await readJson(ctx);
+      if (typeof b.rotate === 'boolean') state.rotate = b.rotate;
+      if (Number.isFinite(b.at_ttl)) state.atTtl = b.at_ttl;
+      log('config', { rotate: state.rotate, at_ttl: state.atTtl });
+      ctx.body = { rotate: state.rotate, at_ttl: state.atTtl };
+      return;
+    }
+    case 'GET /test/refresh_tokens': {
+      const out = [];
+      for (const [k, entry] of store) {
+        const p = entry.payload;
+        if (k.startsWith('RefreshToken:') && MapAdapter.live(entry) && !p.consumed && !(p.exp && p.exp <= epoch())) {
+          out.push({ client_id: p.clientId, account_id: p.accountId, scope: p.scope, grant_id: p.grantId });
+        }
+      }
+      ctx.body = out;
+      return;
+    }
+    case 'POST /test/forget': {
+      let n = 0;
+      for (const k of store.keys()) {
+        if (/^(Grant|RefreshToken|AccessToken|Session):/.test(k)) { store.delete(k); n += 1; }
+      }
+      log('forgot', n, 'entries');
+      ctx.body = { forgotten: n };
+      return;
+    }
+    case 'POST /test/slow_down': {
+      const b = await readJson(ctx);
+      state.slowDown = Number(b.times ?? 1);
+      ctx.body = { times: state.slowDown };
+      return;
+    }
+    default:
+      ctx.status = 404;
+      ctx.body = { error: 'not_found' };
+  }
+}
+
+// Token endpoint front: statistics, fault injection, slow_down, `audience` -> `resource`.
+// The body is read here and handed on as a string (oidc-provider then parses request.body).
+async function tokenFront(ctx, next) {
+  const form = await readForm(ctx);
+  const grantType = first(form.grant_type);
+  stats.token_requests += 1;
+  stats.by_grant[grantType] = (stats.by_grant[grantType] ?? 0) + 1;
+  if (form.resource !== undefined) stats.audience_params.resource += 1;
+  if (form.audience !== undefined) stats.audience_params.audience += 1;
+  stats.last_token_request = {
+    grant_type: grantType ?? null,
+    scope: form.scope ?? null,
+    resource: form.resource ?? null,
+    audience: form.audience ?? null,
+  };
+  log('token request', JSON.stringify(stats.last_token_request), 'fault', state.fault.mode);
+
+  switch (state.fault.mode) {
+    case '500':
+      ctx.status = 500;
+      ctx.body = { error: 'server_error' };
+      return;
+    case 'garbage':
+      ctx.status = 200;
+      ctx.type = 'text/html';
+      ctx.body = '<html>not json';
+      return;
+    case 'hang':
+      ctx.respond = false; // leave the socket open, never answer
+      return;
+    case 'close':
+      ctx.respond = false;
+      ctx.req.socket.destroy();
+      return;
+    case 'slow':
+      await sleep(state.fault.delay_ms);
+      break;
+    default:
+  }
+
+  if (grantType === DEVICE_GRANT && state.slowDown > 0) {
+    state.slowDown -= 1;
+    ctx.status = 400;
+    ctx.body = { error: 'slow_down', error_description: 'injected by /test/slow_down' };
+    return;
+  }
+
+  // Legacy IAM/Keycloak `audience` parameter: same meaning as RFC 8707 `resource` here.
+  if (form.audience !== undefined) {
+    if (form.resource === undefined) {
+      const auds = [].concat(form.audience).flatMap((a) => a.split(' ')).filter(Boolean);
+      form.resource = auds.length === 1 ? auds[0] : auds;
+    }
+    delete form.audience;
+  }
+  ctx.request.body = querystring.stringify(form);
+
+  const scopes = new Set(first(form.scope)?.split(' ').filter(Boolean) ?? []);
+  await als.run({ scopes, resource: form.resource }, next);
+  log('token response', ctx.status, ctx.status >= 400 ? JSON.stringify(ctx.body) : '');
+}
+
+// Login / consent interaction pages.
+async function interactionPages(ctx) {
+  const m = /^\/interaction\/([^/]+)(\/(login|confirm|abort))?$/.exec(ctx.path);
+  if (!m) { ctx.status = 404; return; }
+  const action = m[3];
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  const { uid, prompt, params } = details;
+
+  if (ctx.method === 'GET' && !action) {
+    if (prompt.name === 'login') {
+      ctx.body = page('Sign in', `<form id="login" method="post" action="/interaction/${uid}/login">
+<input name="login" placeholder="username" autofocus> <input name="password" type="password" placeholder="password (pw)">
+<button type="submit">Sign in</button></form>`);
+    } else {
+      const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
+      ctx.body = page('Authorize', `<p>Client <b>${esc(params.client_id)}</b> requests:</p><ul>${scopes.map((s) => `<li>${esc(s)}</li>`).join('')}</ul>
+<form id="approve" method="post" action="/interaction/${uid}/confirm"><button type="submit">Approve</button></form>
+<form id="deny" method="post" action="/interaction/${uid}/abort"><button type="submit">Deny</button></form>`);
+    }
+    return;
+  }
+  if (ctx.method !== 'POST') { ctx.status = 405; return; }
+
+  let result;
+  let merge = false;
+  if (action === 'login') {
+    const form = await readForm(ctx);
+    const login = String(first(form.login) ?? '').trim();
+    if (!login || first(form.password) !== 'pw') {
+      ctx.status = 401;
+      ctx.body = page('Sign in', `<p id="error">Invalid username or password.</p><a href="/interaction/${uid}">Try again</a>`);
+      return;
+    }
+    result = { login: { accountId: login } };
+  } else if (action === 'confirm') {
+    await readBody(ctx.req);
+    const { session: { accountId }, grantId } = details;
+    const d = prompt.details;
+    const grant = grantId ? await provider.Grant.find(grantId) : new provider.Grant({ accountId, clientId: params.client_id });
+    if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+    for (const [indicator, s] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(indicator, s.join(' '));
+    result = { consent: { grantId: await grant.save() } };
+    merge = true;
+  } else {
+    await readBody(ctx.req);
+    result = { error: 'access_denied', error_description: 'End-User denied the authorization' };
+  }
+  log('interaction', uid, action);
+  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge });
+  ctx.status = 303;
+  ctx.redirect(redirectTo);
+}
+
+provider.use(async (ctx, next) => {
+  if (ctx.path.startsWith('/test/')) return testEndpoints(ctx);
+  if (ctx.path.startsWith('/interaction/')) return interactionPages(ctx);
+  if (ctx.method === 'POST' && ctx.path === '/token') return tokenFront(ctx, next);
+
+  if (ctx.method === 'POST' && ctx.path === '/reg') stats.registrations += 1;
+  if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocations += 1;
+  const isDeviceAuth = ctx.method === 'POST' && ctx.path === '/device/auth';
+  if (isDeviceAuth) stats.device_authorizations += 1;
+
+  await next();
+
+  // oidc-provider does not send `interval`; RFC 8628 would then default to 5 s.
+  if (isDeviceAuth && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
+    ctx.body = { ...ctx.body, interval: DEVICE_INTERVAL };
+  }
+  if (ctx.status >= 400 && !ctx.path.startsWith('/device')) log(ctx.method, ctx.path, ctx.status, JSON.stringify(ctx.body));
+});
+
+server.on('request', provider.callback());
+
+process.on('SIGTERM', () => {
+  log('SIGTERM: shutting down');
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+});
+process.on('SIGINT', () => process.exit(0));
+
+process.stdout.write(`${JSON.stringify({ ready: true, port, issuer })}\n`);
+log('ready', issuer, { rotate: state.rotate, at_ttl: state.atTtl, device_ttl: DEVICE_TTL, device_interval: DEVICE_INTERVAL });
