@@ -324,7 +324,10 @@ async function testEndpoints(ctx) {
       for (const [k, entry] of store) {
         const p = entry.payload;
         if (k.startsWith('RefreshToken:') && MapAdapter.live(entry) && !p.consumed && !(p.exp && p.exp <= epoch())) {
-          out.push({ client_id: p.clientId, account_id: p.accountId, scope: p.scope, grant_id: p.grantId });
+          const row = { client_id: p.clientId, account_id: p.accountId, scope: p.scope, grant_id: p.grantId };
+          // Opaque refresh tokens are their own id; exposed only on request, for leak tests.
+          if (ctx.query.values === '1') row.value = k.slice('RefreshToken:'.length);
+          out.push(row);
         }
       }
       ctx.body = out;
