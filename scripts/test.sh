@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The test command for tok: installs what the tests need (once), then runs the whole suite.
+#
+#   scripts/test.sh                  install what is missing, then `cargo test --all-targets`
+#   scripts/test.sh ARGS...          the same, passing ARGS to cargo test (e.g. a test name, -- --nocapture)
+#   scripts/test.sh --install-only   only install what is missing (used by .ci/run)
+#
+# Works on a fresh Debian 12 machine (Rust toolchain, node >= 20 and npm present) and when run
+# again: apt is asked only for packages that are not installed, `apt-get update` runs at most
+# once, and `npm ci` runs only when tests/provider/node_modules is missing or older than the lock.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+phase() { printf '\n==> %s\n' "$*"; }
+die() { printf 'scripts/test.sh: %s\n' "$*" >&2; exit 1; }
+
+install_only=0
+if [[ "${1:-}" == "--install-only" ]]; then
+    install_only=1
+    shift
+fi
+
+# System packages the tests use: a real Secret Service (gnome-keyring on a private D-Bus), the
+# kernel keyring tools, socat, setpriv (util-linux) for the other-uid test, openssl for the test
+# CA, curl. dbus-x11 is not needed: the keyring test starts its own dbus-daemon.
+APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates)
+
+install_apt_packages() {
+    local missing=() pkg
+    for pkg in "${APT_PACKAGES[@]}"; do
+        if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        echo "apt packages: all present (${APT_PACKAGES[*]})"
+        return
+    fi
+    command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get; install them by hand"
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "missing packages (${missing[*]}); run as root or install sudo"
+        sudo=(sudo)
+    fi
+    echo "apt packages: installing ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+install_provider() {
+    command -v node >/dev/null || die "node (>= 20) is needed for the test provider in tests/provider"
+    command -v npm >/dev/null || die "npm is needed to install the test provider in tests/provider"
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]')
+    [[ "$major" -ge 20 ]] || die "node >= 20 is needed for the test provider; found $(node --version)"
+    local dir=tests/provider stamp=tests/provider/node_modules/.package-lock.json
+    if [[ ! -f "$stamp" || ! -f "$dir/node_modules/oidc-provider/package.json" \
+          || "$dir/package-lock.json" -nt "$stamp" ]]; then
+        echo "test provider: npm ci in $dir"
+        (cd "$dir" && npm ci --no-audit --no-fund)
+    else
+        echo "test provider: node_modules up to date"
+    fi
+}
+
+phase "install: apt packages"
+install_apt_packages
+phase "install: test provider (node-oidc-provider)"
+install_provider
+
+if [[ $install_only -eq 1 ]]; then
+    phase "install done"
+    exit 0
+fi
+
+# A developer's own tok settings must not leak into the tests (they seal their own environment,
+# but an inherited TOK_SOCKET or TOK_STORE should never even get the chance).
+unset TOK_SOCKET TOK_NO_AUTOSTART TOK_STORE TOK_PASSPHRASE_FILE TOK_LOG TOK_HTTP_TIMEOUT \
+    TOK_CONFIG TOK_KEYRING_TIMEOUT_MS
+
+phase "test: cargo test --all-targets $*"
+cargo test --all-targets "$@"
+phase "all tests passed"
