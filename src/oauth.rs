@@ -49,6 +49,21 @@ pub enum OauthError {
     Config(String),
 }
 
+/// An error and its causes on one line ("client error: … : operation timed out").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
+}
+
 fn desc(d: &Option<String>) -> String {
     d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
 }
@@ -123,7 +138,7 @@ fn transport(what: &str, e: reqwest::Error) -> OauthError {
         "failed"
     };
     // reqwest's message names the URL (an endpoint, never a token) and the cause.
-    OauthError::Transient(format!("{what} {kind}: {e}"))
+    OauthError::Transient(format!("{what} {kind}: {}", chain(&e)))
 }
 
 /// OIDC discovery, falling back to RFC 8414 metadata.
@@ -280,7 +295,8 @@ pub async fn device_poll(
             },
         }),
         Err(RequestTokenError::Request(e)) => Err(OauthError::Transient(format!(
-            "polling the token endpoint failed: {e}"
+            "polling the token endpoint failed: {}",
+            chain(&e)
         ))),
         Err(RequestTokenError::Parse(..)) => Err(OauthError::Transient(
             "the token endpoint sent an unreadable response".into(),
@@ -351,7 +367,7 @@ pub async fn revoke(
             description: r.error_description().cloned(),
         },
         RequestTokenError::Request(e) => {
-            OauthError::Transient(format!("revocation at {endpoint} failed: {e}"))
+            OauthError::Transient(format!("revocation at {endpoint} failed: {}", chain(&e)))
         }
         RequestTokenError::Parse(..) => {
             OauthError::Transient(format!("revocation at {endpoint}: unreadable response"))
@@ -408,7 +424,9 @@ fn classify<RE: std::error::Error>(
         RequestTokenError::ServerResponse(r) => {
             basic_error(r.error(), r.error_description().cloned())
         }
-        RequestTokenError::Request(e) => OauthError::Transient(format!("{what} failed: {e}")),
+        RequestTokenError::Request(e) => {
+            OauthError::Transient(format!("{what} failed: {}", chain(&e)))
+        }
         // The body is deliberately dropped: a half-valid token response would hold a token.
         RequestTokenError::Parse(..) => OauthError::Transient(format!(
             "{what}: the provider sent an unreadable response"

@@ -23,6 +23,13 @@ where
     S: FnOnce(Response) -> SF,
     SF: Future<Output = bool>,
 {
+    if state.store.is_locked() {
+        // Find out now, not after the user has approved the login.
+        return Err(Failure::new(
+            ErrorKind::Locked,
+            "the secret store is locked; run `tok unlock` (or set TOK_PASSPHRASE_FILE) first",
+        ));
+    }
     let config = state.config()?;
     let name = match (&req.account, &req.issuer) {
         (Some(n), _) => n.clone(),

@@ -43,6 +43,11 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
     let config_path = dirs::config_file();
     let config = Config::load(&config_path)?;
     let store_file = dirs::store_file();
+    if store_choice == StoreKind::File {
+        if let Some(dir) = store_file.parent() {
+            dirs::ensure_private_dir(dir)?;
+        }
+    }
     let opened = tokio::task::spawn_blocking(move || store::open(store_choice, &store_file))
         .await?
         .context("cannot open the secret store")?;

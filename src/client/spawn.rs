@@ -203,18 +203,20 @@ pub fn stop_agent(socket: &Path) -> Result<bool, Error> {
     })
 }
 
-/// Sends `request`, restarting the agent once when it speaks another protocol version.
+/// Sends `request` and returns the raw answer (errors included), restarting the agent once when it speaks another protocol version.
 pub fn call_with_restart(
     socket: &Path,
     make_request: impl Fn() -> Request,
 ) -> Result<(Connection, Response), Error> {
     let mut conn = connect_or_spawn(socket)?;
-    let response = conn.call(make_request())?;
+    conn.send(make_request())?;
+    let response = conn.receive()?;
     if let Response::VersionMismatch { agent_version, .. } = response {
         tracing_free_note(agent_version);
         stop_agent(socket)?;
         let mut conn = connect_or_spawn(socket)?;
-        let response = conn.call(make_request())?;
+        conn.send(make_request())?;
+        let response = conn.receive()?;
         return Ok((conn, response));
     }
     Ok((conn, response))

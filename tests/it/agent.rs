@@ -1,0 +1,196 @@
+//! The agent as a process: autostart, one agent per user, socket hygiene, peer checks,
+//! framing robustness, signals.
+
+use crate::common::{Provider, TestEnv};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+fn agent_pid(env: &TestEnv) -> u64 {
+    env.run(&["status", "--json"]).ok().json()["agent"]["pid"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn ten_concurrent_first_commands_start_exactly_one_agent() {
+    let env = TestEnv::new();
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            env.command(&["status", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut pids = std::collections::HashSet::new();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        pids.insert(v["agent"]["pid"].as_u64().unwrap());
+    }
+    assert_eq!(pids.len(), 1, "one agent for everyone: {pids:?}");
+}
+
+#[test]
+fn socket_and_directory_are_private() {
+    let env = TestEnv::new();
+    env.run(&["agent", "start"]).ok();
+    let dir = env.path().join("run/tok");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&env.socket()), 0o600);
+    env.run(&["agent", "status"]).ok();
+    // Starting again reuses the running agent.
+    let out = env.run(&["agent", "start"]).ok();
+    assert!(out.stderr.contains("already running"), "{out}");
+}
+
+#[test]
+fn an_open_runtime_directory_is_refused() {
+    let env = TestEnv::new();
+    let dir = env.path().join("run/tok");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = env.run(&["status"]).code(6);
+    assert!(out.stderr.contains("chmod 700"), "{out}");
+}
+
+#[test]
+fn stale_socket_file_is_replaced() {
+    let env = TestEnv::new();
+    let dir = env.path().join("run/tok");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // A socket file nobody listens on, as a crashed agent leaves behind.
+    let listener = std::os::unix::net::UnixListener::bind(env.socket()).unwrap();
+    drop(listener);
+    assert!(env.socket().exists());
+    env.run(&["status"]).ok();
+}
+
+#[test]
+fn no_autostart_says_how_to_start() {
+    let mut env = TestEnv::new();
+    env.set_env("TOK_NO_AUTOSTART", "1");
+    let out = env.run(&["status"]).code(6);
+    assert!(out.stderr.contains("tok agent start"), "{out}");
+}
+
+#[test]
+fn bad_frames_close_only_their_connection() {
+    let env = TestEnv::new();
+    let pid = agent_pid(&env);
+    // Oversized frame header.
+    let mut s = UnixStream::connect(env.socket()).unwrap();
+    s.write_all(&(64u32 << 20).to_be_bytes()).unwrap();
+    let mut buf = [0u8; 1];
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(s.read(&mut buf).unwrap_or(0), 0, "connection closed");
+    // Garbage JSON.
+    let mut s = UnixStream::connect(env.socket()).unwrap();
+    s.write_all(&5u32.to_be_bytes()).unwrap();
+    s.write_all(b"{{{{{").unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(s.read(&mut buf).unwrap_or(0), 0, "connection closed");
+    // A connection that never finishes its frame does not hold anyone up.
+    let mut hung = UnixStream::connect(env.socket()).unwrap();
+    hung.write_all(&100u32.to_be_bytes()).unwrap();
+    assert_eq!(agent_pid(&env), pid, "same agent still serving");
+    drop(hung);
+    assert!(!env.agent_log().contains("{{{{{"), "bad input is not echoed to the log");
+}
+
+#[test]
+fn another_protocol_version_gets_a_version_mismatch() {
+    let env = TestEnv::new();
+    let pid = agent_pid(&env);
+    let mut s = UnixStream::connect(env.socket()).unwrap();
+    let body = br#"{"version":999,"request":{"type":"from_the_future"}}"#;
+    s.write_all(&(body.len() as u32).to_be_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut reply = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut reply).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&reply).unwrap();
+    assert_eq!(v["type"], "version_mismatch");
+    assert_eq!(v["agent_pid"].as_u64().unwrap(), pid);
+}
+
+#[test]
+fn sigterm_removes_the_socket() {
+    let env = TestEnv::new();
+    let pid = agent_pid(&env);
+    // SAFETY: signalling the agent this test started.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    for _ in 0..100 {
+        if !env.socket().exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("socket still there after SIGTERM\n{}", env.agent_log());
+}
+
+#[test]
+fn a_pending_login_does_not_block_other_clients() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    env.login_cms(&provider);
+    let mut pending = env.spawn_login(&["other", "--issuer", &provider.issuer]);
+    std::thread::sleep(Duration::from_millis(500));
+    env.token(&["--account", "cms", "--scope", "storage.read:/x"]);
+    env.run(&["status"]).ok();
+    // Ctrl-C on the login: it ends, and the agent stops polling for it.
+    // SAFETY: signalling the child we spawned.
+    unsafe { libc::kill(pending.id() as i32, libc::SIGINT) };
+    let status = pending.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(env.agent_log().contains("cancelled"), "{}", env.agent_log());
+}
+
+#[test]
+fn a_client_of_another_uid_is_refused() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run a client as another uid (setpriv)");
+        return;
+    }
+    let env = TestEnv::new();
+    agent_pid(&env);
+    // Loosen every mode on the way so the connection reaches the agent's own check.
+    let mut p = env.socket();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o777)).unwrap();
+    while p.pop() {
+        if p.starts_with(env.path()) || p == std::path::Path::new("/tmp") {
+            let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755));
+        }
+        if p == env.path() {
+            break;
+        }
+    }
+    // A copy the other uid can execute, wherever the checkout lives.
+    let tok = env.path().join("tok-copy");
+    std::fs::copy(crate::common::tok_bin(), &tok).unwrap();
+    std::fs::set_permissions(&tok, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(&tok)
+        .args(["status"])
+        .env_clear()
+        .env("TOK_SOCKET", env.socket())
+        .env("TOK_NO_AUTOSTART", "1")
+        .output()
+        .expect("setpriv");
+    assert!(!out.status.success(), "another uid must be refused");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("agent:"), "{stderr}");
+    std::thread::sleep(Duration::from_millis(200));
+    let log = env.agent_log();
+    assert!(log.contains("refused a connection from another user"), "{log}");
+    assert!(log.contains("65534"), "{log}");
+}

@@ -1,0 +1,229 @@
+//! The real OpenID Provider for tests: node-oidc-provider from `tests/provider`, started on a
+//! free loopback port over HTTPS with a CA generated once per test run.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub struct TestCa {
+    dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn ca_pem_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+    fn leaf_cert(&self) -> PathBuf {
+        self.dir.path().join("leaf.pem")
+    }
+    fn leaf_key(&self) -> PathBuf {
+        self.dir.path().join("leaf.key")
+    }
+}
+
+/// A CA and a leaf certificate for 127.0.0.1/localhost, made once per test process.
+pub fn test_ca() -> &'static TestCa {
+    static CA: OnceLock<TestCa> = OnceLock::new();
+    CA.get_or_init(|| {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let dir = tempfile::Builder::new().prefix("tok-ca").tempdir().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "tok test CA");
+        let ca_key = KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let mut leaf_params =
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+                .unwrap();
+        leaf_params
+            .distinguished_name
+            .push(DnType::CommonName, "127.0.0.1");
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
+        std::fs::write(dir.path().join("leaf.pem"), leaf.pem()).unwrap();
+        std::fs::write(dir.path().join("leaf.key"), leaf_key.serialize_pem()).unwrap();
+        // Other uids (the peer-check test) must be able to read the CA.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755));
+        TestCa { dir }
+    })
+}
+
+#[derive(Clone)]
+pub struct ProviderOpts {
+    pub at_ttl: u64,
+    pub rotate: bool,
+    pub device_ttl: u64,
+}
+
+impl Default for ProviderOpts {
+    fn default() -> Self {
+        Self {
+            at_ttl: 3600,
+            rotate: false,
+            device_ttl: 600,
+        }
+    }
+}
+
+pub struct Provider {
+    child: Option<Child>,
+    pub issuer: String,
+    log: PathBuf,
+    http: reqwest::blocking::Client,
+    _dir: tempfile::TempDir,
+}
+
+fn provider_dir() -> PathBuf {
+    super::repo().join("tests/provider")
+}
+
+impl Provider {
+    pub fn start() -> Self {
+        Self::start_with(ProviderOpts::default())
+    }
+
+    pub fn start_with(opts: ProviderOpts) -> Self {
+        let ca = test_ca();
+        assert!(
+            provider_dir().join("node_modules/oidc-provider").is_dir(),
+            "tests/provider/node_modules is missing: run `npm ci` in tests/provider (scripts/test.sh does)"
+        );
+        let dir = tempfile::Builder::new().prefix("tok-op").tempdir().unwrap();
+        let log = dir.path().join("provider.log");
+        let mut child = Command::new("node")
+            .arg(provider_dir().join("server.js"))
+            .env("TLS_CERT", ca.leaf_cert())
+            .env("TLS_KEY", ca.leaf_key())
+            .env("PORT", "0")
+            .env("AT_TTL", opts.at_ttl.to_string())
+            .env("ROTATE", if opts.rotate { "1" } else { "0" })
+            .env("DEVICE_TTL", opts.device_ttl.to_string())
+            .env("DEVICE_INTERVAL", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("cannot run node (is Node.js installed?)");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!(
+                "the test provider did not start; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        let http = reqwest::blocking::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap())
+                    .unwrap(),
+            )
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        Self {
+            child: Some(child),
+            issuer: ready["issuer"].as_str().unwrap().to_string(),
+            log,
+            http,
+            _dir: dir,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", self.issuer))
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        self.http
+            .post(format!("{}{path}", self.issuer))
+            .json(&body)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        self.get("/test/stats")
+    }
+
+    /// How many refresh-token grants the token endpoint has seen.
+    pub fn refreshes(&self) -> u64 {
+        self.stats()["by_grant"]["refresh_token"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    pub fn fault(&self, mode: &str, delay_ms: u64) {
+        self.post(
+            "/test/fault",
+            serde_json::json!({"mode": mode, "delay_ms": delay_ms}),
+        );
+    }
+
+    pub fn set_rotate(&self, rotate: bool) {
+        self.post("/test/config", serde_json::json!({ "rotate": rotate }));
+    }
+
+    pub fn live_refresh_tokens(&self) -> Vec<serde_json::Value> {
+        self.get("/test/refresh_tokens?values=1")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Drives the provider's device pages as a browser would.
+    pub fn approve(&self, user_code: &str, deny: bool) {
+        let mut cmd = Command::new("node");
+        cmd.arg(provider_dir().join("approve.js"))
+            .arg(&self.issuer)
+            .arg(user_code)
+            .env("NODE_EXTRA_CA_CERTS", test_ca().ca_pem_path());
+        if deny {
+            cmd.arg("--deny");
+        }
+        let out = cmd.output().expect("run approve.js");
+        assert!(
+            out.status.success(),
+            "approve.js failed: {}\n{}\nprovider log:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+    }
+
+    /// Stops the provider (for "provider down" tests).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real `tok` binary against a real OpenID Provider on loopback.
+//! Each test seals its own runtime, config and data directories (see `common::TestEnv`).
+
+mod agent;
+mod common;
+mod faults;
+mod flow;
+mod keyring;
+mod security;
