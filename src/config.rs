@@ -224,7 +224,10 @@ mod tests {
         assert!(c.resolve(None, None).is_err());
         c.default_account = Some("b".into());
         assert_eq!(c.resolve(None, None).unwrap(), "b");
-        assert!(c.resolve(Some("zz"), None).unwrap_err().contains("tok login zz"));
+        assert!(c
+            .resolve(Some("zz"), None)
+            .unwrap_err()
+            .contains("tok login zz"));
     }
 
     #[test]

@@ -286,9 +286,7 @@ pub async fn device_poll(
         Err(RequestTokenError::ServerResponse(e)) => Err(match e.error() {
             DeviceCodeErrorResponseType::AccessDenied => OauthError::AccessDenied,
             DeviceCodeErrorResponseType::ExpiredToken => OauthError::Expired,
-            DeviceCodeErrorResponseType::Basic(b) => {
-                basic_error(b, e.error_description().cloned())
-            }
+            DeviceCodeErrorResponseType::Basic(b) => basic_error(b, e.error_description().cloned()),
             other => OauthError::Refused {
                 code: other.to_string(),
                 description: e.error_description().cloned(),
@@ -409,10 +407,9 @@ fn basic_error(code: &BasicErrorResponseType, description: Option<String>) -> Oa
             description,
         },
         // server_error, temporarily_unavailable and unknown codes: the provider's trouble.
-        BasicErrorResponseType::Extension(ext) => OauthError::Transient(format!(
-            "the provider reported {ext}{}",
-            desc(&description)
-        )),
+        BasicErrorResponseType::Extension(ext) => {
+            OauthError::Transient(format!("the provider reported {ext}{}", desc(&description)))
+        }
     }
 }
 
@@ -428,9 +425,9 @@ fn classify<RE: std::error::Error>(
             OauthError::Transient(format!("{what} failed: {}", chain(&e)))
         }
         // The body is deliberately dropped: a half-valid token response would hold a token.
-        RequestTokenError::Parse(..) => OauthError::Transient(format!(
-            "{what}: the provider sent an unreadable response"
-        )),
+        RequestTokenError::Parse(..) => {
+            OauthError::Transient(format!("{what}: the provider sent an unreadable response"))
+        }
         RequestTokenError::Other(m) => OauthError::Transient(format!("{what}: {m}")),
     }
 }

@@ -112,7 +112,10 @@ pub enum Response {
     Status(StatusReport),
     Done,
     /// The agent speaks another protocol version; the client should restart it.
-    VersionMismatch { agent_version: u32, agent_pid: u32 },
+    VersionMismatch {
+        agent_version: u32,
+        agent_pid: u32,
+    },
     Error(ErrorReply),
 }
 

@@ -107,8 +107,12 @@ mod tests {
 
     #[test]
     fn space_separated_and_repeated_are_merged_sorted_deduped() {
-        let got = normalise_scopes(&["storage.read:/b compute.create", "storage.read:/b/", "openid"])
-            .unwrap();
+        let got = normalise_scopes(&[
+            "storage.read:/b compute.create",
+            "storage.read:/b/",
+            "openid",
+        ])
+        .unwrap();
         assert_eq!(got, vec!["compute.create", "openid", "storage.read:/b"]);
     }
 

@@ -27,9 +27,8 @@ pub enum WireError {
 
 /// Encodes `msg` as one frame. The buffer is zeroized after use because it may hold a token.
 fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, WireError> {
-    let body = Zeroizing::new(
-        serde_json::to_vec(msg).map_err(|e| WireError::Malformed(e.to_string()))?,
-    );
+    let body =
+        Zeroizing::new(serde_json::to_vec(msg).map_err(|e| WireError::Malformed(e.to_string()))?);
     if body.len() > MAX_FRAME_BYTES {
         return Err(WireError::TooLarge(body.len()));
     }

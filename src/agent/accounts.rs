@@ -101,7 +101,12 @@ pub fn status(state: &State) -> Result<Response, Failure> {
                     || (config.default_account.is_none() && config.accounts.len() == 1),
                 scopes: a.scopes.clone(),
                 audience_param: a.audience_param,
-                state: if reason.is_some() { "needs login" } else { "ok" }.to_string(),
+                state: if reason.is_some() {
+                    "needs login"
+                } else {
+                    "ok"
+                }
+                .to_string(),
                 reason,
                 cached: state
                     .cache

@@ -69,7 +69,12 @@ where
         .unwrap_or_default();
     let mut scopes: Vec<String> = BASE_SCOPES.iter().map(|s| s.to_string()).collect();
     if req.scopes.is_empty() && same_issuer {
-        scopes.extend(existing.as_ref().map(|a| a.scopes.clone()).unwrap_or_default());
+        scopes.extend(
+            existing
+                .as_ref()
+                .map(|a| a.scopes.clone())
+                .unwrap_or_default(),
+        );
     } else {
         scopes.extend(req.scopes.iter().cloned());
     }
@@ -93,7 +98,9 @@ where
             (state.creds(&name, a).await?, a.registered)
         }
         (None, _) => {
-            let creds = oauth::register(&http, &md).await.map_err(provider_failure)?;
+            let creds = oauth::register(&http, &md)
+                .await
+                .map_err(provider_failure)?;
             tracing::info!(account = %name, client_id = %creds.client_id, "registered a client");
             (creds, true)
         }
@@ -198,4 +205,3 @@ where
         client_id: creds.client_id,
     })
 }
-

@@ -117,9 +117,7 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         if new_rt != refresh_token {
             // The rotated token must be durable before its access token is handed out: if we
             // crashed after answering but before storing, the login would be lost.
-            let saved = state
-                .store_save(refresh_key(&name), new_rt.expose())
-                .await;
+            let saved = state.store_save(refresh_key(&name), new_rt.expose()).await;
             *slot = RefreshSlot::Present(new_rt);
             if let Err(e) = saved {
                 tracing::error!(account = %name, "cannot store the rotated refresh token: {}", e.message);

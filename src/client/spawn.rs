@@ -32,9 +32,7 @@ pub fn connect_or_spawn(socket: &Path) -> Result<Connection, Error> {
         Err(e) if autostart_disabled() => {
             return Err(Error::Unreachable {
                 socket: socket.to_path_buf(),
-                reason: format!(
-                    "{e} (TOK_NO_AUTOSTART is set; start it with `tok agent start`)"
-                ),
+                reason: format!("{e} (TOK_NO_AUTOSTART is set; start it with `tok agent start`)"),
             })
         }
         Err(_) => {}

@@ -93,7 +93,11 @@ fn read_secret_file(path: &std::path::Path) -> Result<ClientSecret> {
     );
     let secret = text.trim();
     if secret.is_empty() {
-        return Err(Error::Usage(format!("the client secret file {} is empty", path.display())).into());
+        return Err(Error::Usage(format!(
+            "the client secret file {} is empty",
+            path.display()
+        ))
+        .into());
     }
     Ok(ClientSecret::new(secret))
 }

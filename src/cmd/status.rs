@@ -34,7 +34,11 @@ fn render(report: &StatusReport) -> String {
         s,
         "store: {}{} — {}",
         st.backend,
-        if st.locked { " (locked: run `tok unlock`)" } else { "" },
+        if st.locked {
+            " (locked: run `tok unlock`)"
+        } else {
+            ""
+        },
         st.reason
     );
     for note in &st.notes {
@@ -73,7 +77,10 @@ fn render(report: &StatusReport) -> String {
                 if left == 0 {
                     "expired".to_string()
                 } else {
-                    format!("{} left", humantime::format_duration(std::time::Duration::from_secs(left)))
+                    format!(
+                        "{} left",
+                        humantime::format_duration(std::time::Duration::from_secs(left))
+                    )
                 }
             );
         }

@@ -34,7 +34,9 @@ fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
     );
     let pass = text.trim_end_matches(['\n', '\r']);
     if pass.is_empty() {
-        return Err(Error::Usage(format!("the passphrase file {} is empty", path.display())).into());
+        return Err(
+            Error::Usage(format!("the passphrase file {} is empty", path.display())).into(),
+        );
     }
     Ok(Passphrase::new(pass))
 }
@@ -62,7 +64,9 @@ pub(crate) fn passphrase_if_available() -> Result<Option<Passphrase>, Error> {
             .map_err(|e| Error::Usage(format!("{e:#}")));
     }
     if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        return prompt().map(Some).map_err(|e| Error::Usage(format!("{e:#}")));
+        return prompt()
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("{e:#}")));
     }
     Ok(None)
 }

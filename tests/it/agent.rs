@@ -28,7 +28,11 @@ fn ten_concurrent_first_commands_start_exactly_one_agent() {
     let mut pids = std::collections::HashSet::new();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         pids.insert(v["agent"]["pid"].as_u64().unwrap());
     }
@@ -101,7 +105,10 @@ fn bad_frames_close_only_their_connection() {
     hung.write_all(&100u32.to_be_bytes()).unwrap();
     assert_eq!(agent_pid(&env), pid, "same agent still serving");
     drop(hung);
-    assert!(!env.agent_log().contains("{{{{{"), "bad input is not echoed to the log");
+    assert!(
+        !env.agent_log().contains("{{{{{"),
+        "bad input is not echoed to the log"
+    );
 }
 
 #[test]
@@ -191,6 +198,9 @@ fn a_client_of_another_uid_is_refused() {
     assert!(!stderr.contains("agent:"), "{stderr}");
     std::thread::sleep(Duration::from_millis(200));
     let log = env.agent_log();
-    assert!(log.contains("refused a connection from another user"), "{log}");
+    assert!(
+        log.contains("refused a connection from another user"),
+        "{log}"
+    );
     assert!(log.contains("65534"), "{log}");
 }

@@ -20,10 +20,15 @@ fn transient_faults_keep_the_login_and_serve_cached_tokens() {
         ("close", "refresh"),
     ] {
         provider.fault(mode, 0);
-        let out = env.run(&["get", "--scope", &format!("storage.read:/{mode}")]).code(4);
+        let out = env
+            .run(&["get", "--scope", &format!("storage.read:/{mode}")])
+            .code(4);
         assert!(out.stderr.contains(words), "{mode}: {out}");
         assert!(out.stderr.contains("try again later"), "{mode}: {out}");
-        assert!(!out.stderr.contains("not json"), "no response body in errors\n{out}");
+        assert!(
+            !out.stderr.contains("not json"),
+            "no response body in errors\n{out}"
+        );
         // A valid cached token is still served while the provider misbehaves.
         assert_eq!(env.token(&["--scope", "storage.read:/store"]), cached);
         provider.fault("none", 0);
@@ -40,7 +45,10 @@ fn provider_down_is_reported_and_recovers() {
     let cached = env.token(&["--scope", "storage.read:/store"]);
     provider.stop();
     let out = env.run(&["get", "--scope", "storage.read:/down"]).code(4);
-    assert!(out.stderr.contains("could not connect") || out.stderr.contains("failed"), "{out}");
+    assert!(
+        out.stderr.contains("could not connect") || out.stderr.contains("failed"),
+        "{out}"
+    );
     assert_eq!(env.token(&["--scope", "storage.read:/store"]), cached);
 }
 
@@ -70,17 +78,27 @@ fn fifty_concurrent_identical_gets_make_one_refresh() {
     let before = provider.refreshes();
     let children: Vec<_> = (0..50)
         .map(|_| {
-            env.command(&["get", "--scope", "storage.read:/many", "--aud", "https://se.example.org"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            env.command(&[
+                "get",
+                "--scope",
+                "storage.read:/many",
+                "--aud",
+                "https://se.example.org",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     let mut tokens = std::collections::HashSet::new();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         tokens.insert(String::from_utf8(out.stdout).unwrap());
     }
     assert_eq!(provider.refreshes(), before + 1);
@@ -102,6 +120,9 @@ fn a_slow_refresh_does_not_block_cached_requests() {
     // Served while the other request waits on the hanging provider (not a timing assertion:
     // it must simply succeed before the slow one has finished).
     assert_eq!(env.token(&["--scope", "storage.read:/store"]), cached);
-    assert!(slow.try_wait().unwrap().is_none(), "the slow request is still waiting");
+    assert!(
+        slow.try_wait().unwrap().is_none(),
+        "the slow request is still waiting"
+    );
     let _ = slow.wait();
 }

@@ -14,7 +14,10 @@ fn login_get_cache_narrow_audience_rotate_restart_logout() {
     env.login_cms(&provider);
     let config = std::fs::read_to_string(env.path().join("config/tok/config.toml")).unwrap();
     assert!(config.contains("issuer = \"https://127.0.0.1:"), "{config}");
-    assert!(!config.contains("profile") && !config.contains("email"), "{config}");
+    assert!(
+        !config.contains("profile") && !config.contains("email"),
+        "{config}"
+    );
 
     // The default token comes from the login itself: no refresh.
     let before = provider.refreshes();
@@ -38,9 +41,21 @@ fn login_get_cache_narrow_audience_rotate_restart_logout() {
     assert_eq!(claims["wlcg.ver"], "1.0");
     let after_first = provider.refreshes();
     assert_eq!(after_first, before + 1);
-    let t2 = env.token(&["--scope", "storage.read:/store", "--aud", "https://se.example.org/"]);
-    assert_eq!(t1, t2, "the cached token is served for an equivalent request");
-    assert_eq!(provider.refreshes(), after_first, "cache hit: no provider call");
+    let t2 = env.token(&[
+        "--scope",
+        "storage.read:/store",
+        "--aud",
+        "https://se.example.org/",
+    ]);
+    assert_eq!(
+        t1, t2,
+        "the cached token is served for an equivalent request"
+    );
+    assert_eq!(
+        provider.refreshes(),
+        after_first,
+        "cache hit: no provider call"
+    );
     assert_eq!(
         provider.stats()["last_token_request"]["resource"],
         "https://se.example.org"
@@ -55,16 +70,31 @@ fn login_get_cache_narrow_audience_rotate_restart_logout() {
 
     // --min-valid beyond the token's lifetime forces a refresh.
     let n = provider.refreshes();
-    env.token(&["--scope", "storage.read:/store", "--aud", "https://se.example.org", "--min-valid", "2h"]);
+    env.token(&[
+        "--scope",
+        "storage.read:/store",
+        "--aud",
+        "https://se.example.org",
+        "--min-valid",
+        "2h",
+    ]);
     assert_eq!(provider.refreshes(), n + 1);
 
     // Output formats.
-    let json = env.run(&["get", "--scope", "storage.read:/store", "--format", "json"]).ok().json();
+    let json = env
+        .run(&["get", "--scope", "storage.read:/store", "--format", "json"])
+        .ok()
+        .json();
     assert_eq!(json["account"], "cms");
     assert_eq!(json["issuer"], provider.issuer.as_str());
     assert!(json["expires_at"].as_u64().unwrap() > 0);
-    let header = env.run(&["get", "--scope", "storage.read:/store", "-f", "header"]).ok();
-    assert!(header.stdout.starts_with("Authorization: Bearer ey"), "{header}");
+    let header = env
+        .run(&["get", "--scope", "storage.read:/store", "-f", "header"])
+        .ok();
+    assert!(
+        header.stdout.starts_with("Authorization: Bearer ey"),
+        "{header}"
+    );
 
     // Rotation: the provider rotates; reuse of an old token would revoke the grant, so every
     // later refresh succeeding proves tok stored and used each new refresh token.
@@ -86,7 +116,10 @@ fn login_get_cache_narrow_audience_rotate_restart_logout() {
     assert_eq!(status["accounts"][0]["state"], "ok");
     let text = env.run(&["list"]).ok();
     assert!(text.stdout.contains("account cms (default)"), "{text}");
-    assert!(!text.stdout.contains("eyJ"), "status never shows tokens\n{text}");
+    assert!(
+        !text.stdout.contains("eyJ"),
+        "status never shows tokens\n{text}"
+    );
 
     // Logout revokes at the provider.
     assert_eq!(provider.live_refresh_tokens().len(), 1);
@@ -104,11 +137,24 @@ fn audience_parameter_style_for_iam_and_keycloak() {
     let env = TestEnv::new();
     env.login(
         &provider,
-        &["iam", "--issuer", &provider.issuer, "--scope", "storage.read:/", "--audience-param", "audience"],
+        &[
+            "iam",
+            "--issuer",
+            &provider.issuer,
+            "--scope",
+            "storage.read:/",
+            "--audience-param",
+            "audience",
+        ],
         Approval::Approve,
     )
     .ok();
-    let t = env.token(&["--scope", "storage.read:/x", "--aud", "https://se.example.org"]);
+    let t = env.token(&[
+        "--scope",
+        "storage.read:/x",
+        "--aud",
+        "https://se.example.org",
+    ]);
     assert_eq!(jwt_claims(&t)["aud"], "https://se.example.org");
     let stats = provider.stats();
     assert_eq!(stats["audience_params"]["audience"], 1, "{stats}");
@@ -142,7 +188,10 @@ fn static_confidential_client_and_issuer_selection() {
     assert_eq!(status["accounts"][0]["name"], "127.0.0.1");
     assert_eq!(status["accounts"][0]["client_id"], "tok-confidential");
     let config = std::fs::read_to_string(env.path().join("config/tok/config.toml")).unwrap();
-    assert!(!config.contains("s3cret"), "no secret in the config\n{config}");
+    assert!(
+        !config.contains("s3cret"),
+        "no secret in the config\n{config}"
+    );
     let t = env.token(&["--issuer", &provider.issuer, "--scope", "openid"]);
     assert!(t.starts_with("ey"));
 }
@@ -152,7 +201,11 @@ fn denied_device_code_ends_clearly() {
     let provider = Provider::start();
     let env = TestEnv::new();
     let out = env
-        .login(&provider, &["cms", "--issuer", &provider.issuer], Approval::Deny)
+        .login(
+            &provider,
+            &["cms", "--issuer", &provider.issuer],
+            Approval::Deny,
+        )
         .code(5);
     assert!(out.stderr.contains("denied"), "{out}");
     let status = env.run(&["status", "--json"]).ok().json();
@@ -167,7 +220,11 @@ fn expired_device_code_ends_clearly() {
     });
     let env = TestEnv::new();
     let out = env
-        .login(&provider, &["cms", "--issuer", &provider.issuer], Approval::Ignore)
+        .login(
+            &provider,
+            &["cms", "--issuer", &provider.issuer],
+            Approval::Ignore,
+        )
         .code(5);
     assert!(out.stderr.contains("expired"), "{out}");
 }
@@ -178,8 +235,12 @@ fn slow_down_is_honoured_and_login_still_succeeds() {
     let env = TestEnv::new();
     provider.post("/test/slow_down", serde_json::json!({"times": 1}));
     let started = std::time::Instant::now();
-    env.login(&provider, &["cms", "--issuer", &provider.issuer], Approval::Approve)
-        .ok();
+    env.login(
+        &provider,
+        &["cms", "--issuer", &provider.issuer],
+        Approval::Approve,
+    )
+    .ok();
     // RFC 8628 §3.5: after slow_down the interval grows by 5 s (1 s + 5 s here). This is a
     // protocol check (never poll too fast), not a speed target.
     assert!(started.elapsed() >= std::time::Duration::from_secs(6));
@@ -192,7 +253,11 @@ fn relogin_reuses_the_account_settings() {
     env.login_cms(&provider);
     env.run(&["logout", "cms"]).ok();
     env.login(&provider, &["cms"], Approval::Approve).ok();
-    assert_eq!(provider.stats()["registrations"], 1, "the client registration is reused");
+    assert_eq!(
+        provider.stats()["registrations"],
+        1,
+        "the client registration is reused"
+    );
     let t = env.token(&["--scope", "storage.modify:/store"]);
     assert_eq!(jwt_claims(&t)["scope"], "storage.modify:/store");
     env.run(&["logout", "cms", "--forget"]).ok();
@@ -207,7 +272,9 @@ fn scope_outside_the_grant_is_refused_and_keeps_the_login() {
     env.login_cms(&provider);
     let out = env.run(&["get", "--scope", "storage.read:/"]).ok();
     assert!(!out.stdout.is_empty());
-    let out = env.run(&["get", "--scope", "storage.create:/elsewhere"]).code(5);
+    let out = env
+        .run(&["get", "--scope", "storage.create:/elsewhere"])
+        .code(5);
     assert!(out.stderr.contains("invalid_scope"), "{out}");
     env.token(&["--scope", "storage.read:/ok"]);
 }

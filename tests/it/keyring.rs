@@ -81,7 +81,10 @@ fn a_stale_bus_address_falls_back_quickly() {
     // A socket that accepts but never answers, like a dead ssh-forwarded bus.
     let path = env.path().join("dead-bus");
     let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
-    env.set_env("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", path.display()));
+    env.set_env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", path.display()),
+    );
     env.set_env("TOK_STORE", "auto");
     env.set_env("TOK_KEYRING_TIMEOUT_MS", "500");
     let status = env.run(&["status", "--json"]).ok().json();

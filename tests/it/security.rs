@@ -26,7 +26,10 @@ fn trace_logs_and_files_hold_no_token_bytes() {
     env.run(&["logout", "cms"]).ok();
     env.stop_agent();
     let log = env.agent_log();
-    assert!(log.contains("TRACE") || log.contains("DEBUG"), "trace logging is on\n{log}");
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "trace logging is on\n{log}"
+    );
     let mut secrets: Vec<&str> = tokens.iter().map(String::as_str).collect();
     secrets.extend(refresh.iter().map(String::as_str));
     for secret in &secrets {

@@ -37,8 +37,7 @@ pub fn test_ca() -> &'static TestCa {
         let ca_key = KeyPair::generate().unwrap();
         let ca = ca_params.self_signed(&ca_key).unwrap();
         let mut leaf_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         leaf_params
             .distinguished_name
             .push(DnType::CommonName, "127.0.0.1");
@@ -127,8 +126,7 @@ impl Provider {
         });
         let http = reqwest::blocking::Client::builder()
             .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap())
-                    .unwrap(),
+                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap()).unwrap(),
             )
             .timeout(Duration::from_secs(10))
             .build()
@@ -219,7 +217,6 @@ impl Provider {
             let _ = c.wait();
         }
     }
-
 }
 
 impl Drop for Provider {

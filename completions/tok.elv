@@ -1,0 +1,195 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[tok] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'tok'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'tok'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand login 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
+            cand get 'Print an access token for an account, scopes and audiences'
+            cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
+            cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
+            cand logout 'Revoke an account''s refresh token at the provider and forget it'
+            cand unlock 'Give the agent the passphrase of the encrypted file store'
+            cand lock 'Make the agent forget the file store''s key and every cached access token'
+            cand agent 'Start, stop or inspect the background agent'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tok;login'= {
+            cand --issuer 'OpenID Provider issuer URL, e.g. https://cms-auth.example.org/'
+            cand --client-id 'OAuth2 client id; without it tok registers a client dynamically (RFC 7591)'
+            cand --client-secret-file 'File holding the client secret of a confidential client'
+            cand -s 'Extra scopes to request at login (repeatable or space-separated); `openid offline_access` are always requested'
+            cand --scope 'Extra scopes to request at login (repeatable or space-separated); `openid offline_access` are always requested'
+            cand --audience-param 'How to ask this provider for an audience: RFC 8707 `resource` or `audience` (INDIGO IAM, Keycloak)'
+            cand --ca-file 'Extra CA certificates (PEM) to trust for this provider, on top of the system store'
+            cand --default 'Make this the default account'
+            cand --no-qr 'Do not draw a QR code of the verification link'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;get'= {
+            cand -a 'Account to use (default: the default account)'
+            cand --account 'Account to use (default: the default account)'
+            cand --issuer 'Pick the account by its issuer URL'
+            cand -s 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
+            cand --scope 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
+            cand --aud 'Audience to request (repeatable), e.g. https://se.example.org'
+            cand --min-valid 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)'
+            cand -f 'Output: the bare token, JSON with metadata, or an HTTP Authorization header'
+            cand --format 'Output: the bare token, JSON with metadata, or an HTTP Authorization header'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;status'= {
+            cand --json 'Machine-readable output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;list'= {
+            cand --json 'Machine-readable output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;logout'= {
+            cand --keep-remote 'Do not revoke the refresh token at the provider; only forget it here'
+            cand --forget 'Also remove the account''s settings and client registration'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;unlock'= {
+            cand --passphrase-file 'Read the passphrase from this file instead of asking'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;lock'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;agent'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand start 'Start the agent in the background unless it is running'
+            cand stop 'Stop the running agent'
+            cand status 'Say whether the agent runs, and its pid, version and socket'
+            cand run 'Run the agent (in the foreground with --foreground, as service managers want)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tok;agent;start'= {
+            cand --store 'Where refresh tokens are kept'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;agent;stop'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;agent;status'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;agent;run'= {
+            cand --store 'Where refresh tokens are kept: auto (keyring, else kernel keyring), keyring, keyutils, file (encrypted, for headless nodes) or memory'
+            cand --foreground 'Stay in the foreground and log to stderr'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;agent;help'= {
+            cand start 'Start the agent in the background unless it is running'
+            cand stop 'Stop the running agent'
+            cand status 'Say whether the agent runs, and its pid, version and socket'
+            cand run 'Run the agent (in the foreground with --foreground, as service managers want)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tok;agent;help;start'= {
+        }
+        &'tok;agent;help;stop'= {
+        }
+        &'tok;agent;help;status'= {
+        }
+        &'tok;agent;help;run'= {
+        }
+        &'tok;agent;help;help'= {
+        }
+        &'tok;help'= {
+            cand login 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
+            cand get 'Print an access token for an account, scopes and audiences'
+            cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
+            cand logout 'Revoke an account''s refresh token at the provider and forget it'
+            cand unlock 'Give the agent the passphrase of the encrypted file store'
+            cand lock 'Make the agent forget the file store''s key and every cached access token'
+            cand agent 'Start, stop or inspect the background agent'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tok;help;login'= {
+        }
+        &'tok;help;get'= {
+        }
+        &'tok;help;status'= {
+        }
+        &'tok;help;logout'= {
+        }
+        &'tok;help;unlock'= {
+        }
+        &'tok;help;lock'= {
+        }
+        &'tok;help;agent'= {
+            cand start 'Start the agent in the background unless it is running'
+            cand stop 'Stop the running agent'
+            cand status 'Say whether the agent runs, and its pid, version and socket'
+            cand run 'Run the agent (in the foreground with --foreground, as service managers want)'
+        }
+        &'tok;help;agent;start'= {
+        }
+        &'tok;help;agent;stop'= {
+        }
+        &'tok;help;agent;status'= {
+        }
+        &'tok;help;agent;run'= {
+        }
+        &'tok;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

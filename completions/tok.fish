@@ -1,0 +1,116 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_tok_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_tok_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_tok_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_tok_using_subcommand
+    set -l cmd (__fish_tok_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c tok -n "__fish_tok_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tok -n "__fish_tok_needs_command" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_needs_command" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
+complete -c tok -n "__fish_tok_needs_command" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
+complete -c tok -n "__fish_tok_needs_command" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
+complete -c tok -n "__fish_tok_needs_command" -f -a "list" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
+complete -c tok -n "__fish_tok_needs_command" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
+complete -c tok -n "__fish_tok_needs_command" -f -a "unlock" -d 'Give the agent the passphrase of the encrypted file store'
+complete -c tok -n "__fish_tok_needs_command" -f -a "lock" -d 'Make the agent forget the file store\'s key and every cached access token'
+complete -c tok -n "__fish_tok_needs_command" -f -a "agent" -d 'Start, stop or inspect the background agent'
+complete -c tok -n "__fish_tok_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tok -n "__fish_tok_using_subcommand login" -l issuer -d 'OpenID Provider issuer URL, e.g. https://cms-auth.example.org/' -r
+complete -c tok -n "__fish_tok_using_subcommand login" -l client-id -d 'OAuth2 client id; without it tok registers a client dynamically (RFC 7591)' -r
+complete -c tok -n "__fish_tok_using_subcommand login" -l client-secret-file -d 'File holding the client secret of a confidential client' -r -F
+complete -c tok -n "__fish_tok_using_subcommand login" -s s -l scope -d 'Extra scopes to request at login (repeatable or space-separated); `openid offline_access` are always requested' -r
+complete -c tok -n "__fish_tok_using_subcommand login" -l audience-param -d 'How to ask this provider for an audience: RFC 8707 `resource` or `audience` (INDIGO IAM, Keycloak)' -r -f -a "resource\t'RFC 8707 `resource=` (one parameter per audience)'
+audience\t'The older `audience=` parameter (INDIGO IAM, Keycloak)'"
+complete -c tok -n "__fish_tok_using_subcommand login" -l ca-file -d 'Extra CA certificates (PEM) to trust for this provider, on top of the system store' -r -F
+complete -c tok -n "__fish_tok_using_subcommand login" -l default -d 'Make this the default account'
+complete -c tok -n "__fish_tok_using_subcommand login" -l no-qr -d 'Do not draw a QR code of the verification link'
+complete -c tok -n "__fish_tok_using_subcommand login" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tok -n "__fish_tok_using_subcommand login" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand get" -s a -l account -d 'Account to use (default: the default account)' -r
+complete -c tok -n "__fish_tok_using_subcommand get" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand get" -s s -l scope -d 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`' -r
+complete -c tok -n "__fish_tok_using_subcommand get" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
+complete -c tok -n "__fish_tok_using_subcommand get" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
+complete -c tok -n "__fish_tok_using_subcommand get" -s f -l format -d 'Output: the bare token, JSON with metadata, or an HTTP Authorization header' -r -f -a "token\t'The token and a newline'
+json\t'token, expires_at, scope, audience, account, issuer'
+header\t'`Authorization: Bearer <token>`'"
+complete -c tok -n "__fish_tok_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c tok -n "__fish_tok_using_subcommand get" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand status" -l json -d 'Machine-readable output'
+complete -c tok -n "__fish_tok_using_subcommand status" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand status" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand list" -l json -d 'Machine-readable output'
+complete -c tok -n "__fish_tok_using_subcommand list" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand list" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand logout" -l keep-remote -d 'Do not revoke the refresh token at the provider; only forget it here'
+complete -c tok -n "__fish_tok_using_subcommand logout" -l forget -d 'Also remove the account\'s settings and client registration'
+complete -c tok -n "__fish_tok_using_subcommand logout" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand logout" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand unlock" -l passphrase-file -d 'Read the passphrase from this file instead of asking' -r -F
+complete -c tok -n "__fish_tok_using_subcommand unlock" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand unlock" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand lock" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand lock" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -f -a "start" -d 'Start the agent in the background unless it is running'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -f -a "stop" -d 'Stop the running agent'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -f -a "run" -d 'Run the agent (in the foreground with --foreground, as service managers want)'
+complete -c tok -n "__fish_tok_using_subcommand agent; and not __fish_seen_subcommand_from start stop status run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from start" -l store -d 'Where refresh tokens are kept' -r -f -a "auto\t''
+keyring\t''
+keyutils\t''
+file\t''
+memory\t''"
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from start" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from start" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from stop" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from stop" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from run" -l store -d 'Where refresh tokens are kept: auto (keyring, else kernel keyring), keyring, keyutils, file (encrypted, for headless nodes) or memory' -r -f -a "auto\t''
+keyring\t''
+keyutils\t''
+file\t''
+memory\t''"
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from run" -l foreground -d 'Stay in the foreground and log to stderr'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from run" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "start" -d 'Start the agent in the background unless it is running'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "stop" -d 'Stop the running agent'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the agent (in the foreground with --foreground, as service managers want)'
+complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "unlock" -d 'Give the agent the passphrase of the encrypted file store'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "lock" -d 'Make the agent forget the file store\'s key and every cached access token'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "agent" -d 'Start, stop or inspect the background agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "start" -d 'Start the agent in the background unless it is running'
+complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "stop" -d 'Stop the running agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'
+complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "run" -d 'Run the agent (in the foreground with --foreground, as service managers want)'
