@@ -158,9 +158,18 @@ impl SecretStore for KeyutilsStore {
     }
 }
 
+/// `tok:<key>`, or `tok:<namespace>:<key>` when `TOK_STORE_NAMESPACE` keeps several tok setups
+/// of one uid apart in the shared user keyring (the tests use this).
 fn description(key: &str) -> CString {
-    // check_key has ruled out NUL bytes.
-    CString::new(format!("tok:{key}")).expect("checked key has no NUL")
+    let namespace = std::env::var("TOK_STORE_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty() && !n.contains('\0'));
+    let desc = match namespace {
+        Some(n) => format!("tok:{n}:{key}"),
+        None => format!("tok:{key}"),
+    };
+    // check_key has ruled out NUL bytes in the key.
+    CString::new(desc).expect("checked key has no NUL")
 }
 
 fn find(key: &str) -> Result<Option<libc::c_long>, StoreError> {

@@ -164,7 +164,9 @@ fn audience_parameter_style_for_iam_and_keycloak() {
 #[test]
 fn static_confidential_client_and_issuer_selection() {
     let provider = Provider::start();
-    let env = TestEnv::new();
+    let mut env = TestEnv::new();
+    // Only --ca-file may make the test CA trusted here: the system store does not hold it.
+    env.set_env("SSL_CERT_FILE", "");
     let secret = env.path().join("client-secret");
     std::fs::write(&secret, "s3cret-client\n").unwrap();
     env.login(
@@ -277,4 +279,86 @@ fn scope_outside_the_grant_is_refused_and_keeps_the_login() {
         .code(5);
     assert!(out.stderr.contains("invalid_scope"), "{out}");
     env.token(&["--scope", "storage.read:/ok"]);
+}
+
+#[test]
+fn file_store_lock_and_unlock() {
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    let pass = env.path().join("passphrase");
+    std::fs::write(&pass, "hunter2-but-longer\n").unwrap();
+    let wrong = env.path().join("wrong");
+    std::fs::write(&wrong, "not-it\n").unwrap();
+    env.set_env("TOK_STORE", "file");
+    // First unlock sets the passphrase of a new store.
+    env.run(&["unlock", "--passphrase-file", pass.to_str().unwrap()])
+        .ok();
+    env.login_cms(&provider);
+    env.run(&["lock"]).ok();
+    let out = env.run(&["get", "--scope", "storage.read:/l"]).code(7);
+    assert!(out.stderr.contains("tok unlock"), "{out}");
+    let out = env
+        .run(&["unlock", "--passphrase-file", wrong.to_str().unwrap()])
+        .code(7);
+    assert!(out.stderr.contains("passphrase"), "{out}");
+    assert!(!out.stderr.contains("not-it"), "{out}");
+    let status = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(status["store"]["locked"], true);
+    env.run(&["unlock", "--passphrase-file", pass.to_str().unwrap()])
+        .ok();
+    env.token(&["--scope", "storage.read:/l"]);
+    // Without a terminal or a passphrase file a locked store is an error, never a prompt.
+    env.stop_agent();
+    let out = env.run(&["get", "--scope", "storage.read:/l2"]).code(7);
+    assert!(out.stderr.contains("tok unlock"), "{out}");
+}
+
+#[test]
+fn kernel_keyring_store_survives_an_agent_restart() {
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    env.set_env("TOK_STORE", "keyutils");
+    let namespace = format!("test-{}", std::process::id());
+    env.set_env("TOK_STORE_NAMESPACE", namespace);
+    let probe = env.run(&["status", "--json"]);
+    if probe.code != Some(0) {
+        eprintln!("skipped: the kernel keyring is not usable here\n{probe}");
+        return;
+    }
+    assert_eq!(probe.json()["store"]["backend"], "keyutils");
+    env.login_cms(&provider);
+    env.stop_agent();
+    env.token(&["--scope", "storage.read:/k"]);
+    let status = env.run(&["status"]).ok();
+    assert!(
+        status.stdout.contains("reboot"),
+        "status says keys are lost at reboot\n{status}"
+    );
+    env.run(&["logout", "cms", "--forget"]).ok();
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    env.login_cms(&provider);
+    let mut child = env
+        .command(&["get", "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

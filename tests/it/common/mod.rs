@@ -114,7 +114,8 @@ impl TestEnv {
         &self.ca_file
     }
 
-    /// Sets (or replaces) an environment variable for every later `tok` run.
+    /// Sets (or replaces) an environment variable for every later `tok` run; an empty value
+    /// removes the variable.
     pub fn set_env(&mut self, key: &str, value: impl Into<String>) {
         self.extra_env.retain(|(k, _)| k != key);
         self.extra_env.push((key.to_string(), value.into()));
@@ -138,7 +139,11 @@ impl TestEnv {
             .env("TOK_TEST_FAST_KDF", "1")
             .stdin(Stdio::null());
         for (k, v) in &self.extra_env {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         cmd
     }
