@@ -15,6 +15,9 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How long the CLI waits for any one answer from the agent.
+pub const REPLY_TIMEOUT: Duration = Duration::from_secs(180);
+
 /// One connection to the agent.
 pub struct Connection {
     stream: UnixStream,
@@ -25,6 +28,9 @@ impl Connection {
     /// Connects without starting anything.
     pub fn connect(socket: &Path) -> std::io::Result<Self> {
         let stream = UnixStream::connect(socket)?;
+        // A wedged agent must not hang a batch job forever; provider calls time out well
+        // before this.
+        stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
         Ok(Self {
             stream,
             socket: socket.to_path_buf(),
@@ -63,9 +69,23 @@ impl Connection {
     }
 
     fn lost(&self, e: WireError) -> Error {
+        let reason = match &e {
+            WireError::Io(io)
+                if matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                format!(
+                    "no answer within {}s; see the agent log beside the socket, or restart it with `tok agent stop`",
+                    REPLY_TIMEOUT.as_secs()
+                )
+            }
+            _ => e.to_string(),
+        };
         Error::Connection {
             socket: self.socket.clone(),
-            reason: e.to_string(),
+            reason,
         }
     }
 }
