@@ -24,7 +24,11 @@ fi
 # System packages the tests use: a real Secret Service (gnome-keyring on a private D-Bus), the
 # kernel keyring tools, socat, setpriv (util-linux) for the other-uid test, openssl for the test
 # CA, curl. dbus-x11 is not needed: the keyring test starts its own dbus-daemon.
-APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates)
+# XRootD with the SciTokens plugin (a real grid storage server that validates tok's tokens) and
+# xrdcp; a C compiler builds the tests' tiny LD_PRELOAD shim that keeps xrootd on loopback.
+APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates
+    xrootd-server xrootd-server-plugins xrootd-scitokens-plugins xrootd-client
+    xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev)
 
 install_apt_packages() {
     local missing=() pkg
