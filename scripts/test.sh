@@ -28,7 +28,8 @@ fi
 # xrdcp; a C compiler builds the tests' tiny LD_PRELOAD shim that keeps xrootd on loopback.
 APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates
     xrootd-server xrootd-server-plugins xrootd-scitokens-plugins xrootd-client
-    xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev)
+    xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev
+    zsh fish tcsh)
 
 install_apt_packages() {
     local missing=() pkg
