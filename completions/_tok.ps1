@@ -27,6 +27,9 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a provider with the device-code flow and keep the refresh token in the agent')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print an access token for an account, scopes and audiences')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Write a token file for grid tools and print shell lines to `eval` that point at it')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a token file that is kept fresh while the command runs')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
@@ -64,6 +67,47 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output: the bare token, JSON with metadata, or an HTTP Authorization header')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tok;env' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Pick the account by its issuer URL')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
+            [CompletionResult]::new('--aud', '--aud', [CompletionResultType]::ParameterName, 'Audience to request (repeatable), e.g. https://se.example.org')
+            [CompletionResult]::new('--min-valid', '--min-valid', [CompletionResultType]::ParameterName, 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)')
+            [CompletionResult]::new('--shell', '--shell', [CompletionResultType]::ParameterName, 'Shell syntax to print (default: from $SHELL, else sh)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Write the token to this file instead of the WLCG discovery location ($XDG_RUNTIME_DIR/bt_u$UID, else /tmp/bt_u$UID)')
+            [CompletionResult]::new('--purpose', '--purpose', [CompletionResultType]::ParameterName, 'Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE')
+            [CompletionResult]::new('--inline', '--inline', [CompletionResultType]::ParameterName, 'Export BEARER_TOKEN itself (for tools that read only the variable, such as ARC''s arcsub); no file is written')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tok;exec' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Pick the account by its issuer URL')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
+            [CompletionResult]::new('--aud', '--aud', [CompletionResultType]::ParameterName, 'Audience to request (repeatable), e.g. https://se.example.org')
+            [CompletionResult]::new('--min-valid', '--min-valid', [CompletionResultType]::ParameterName, 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)')
+            [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)')
+            [CompletionResult]::new('--inline', '--inline', [CompletionResultType]::ParameterName, 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tok;init' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -177,6 +221,9 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
         'tok;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a provider with the device-code flow and keep the refresh token in the agent')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print an access token for an account, scopes and audiences')
+            [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Write a token file for grid tools and print shell lines to `eval` that point at it')
+            [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a token file that is kept fresh while the command runs')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Give the agent the passphrase of the encrypted file store')
@@ -189,6 +236,15 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;help;get' {
+            break
+        }
+        'tok;help;env' {
+            break
+        }
+        'tok;help;exec' {
+            break
+        }
+        'tok;help;init' {
             break
         }
         'tok;help;status' {

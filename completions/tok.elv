@@ -24,6 +24,9 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --version 'Print version'
             cand login 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
             cand get 'Print an access token for an account, scopes and audiences'
+            cand env 'Write a token file for grid tools and print shell lines to `eval` that point at it'
+            cand exec 'Run a command with a token file that is kept fresh while the command runs'
+            cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
@@ -59,6 +62,44 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --format 'Output: the bare token, JSON with metadata, or an HTTP Authorization header'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;env'= {
+            cand -a 'Account to use (default: the default account)'
+            cand --account 'Account to use (default: the default account)'
+            cand --issuer 'Pick the account by its issuer URL'
+            cand -s 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
+            cand --scope 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
+            cand --aud 'Audience to request (repeatable), e.g. https://se.example.org'
+            cand --min-valid 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)'
+            cand --shell 'Shell syntax to print (default: from $SHELL, else sh)'
+            cand --file 'Write the token to this file instead of the WLCG discovery location ($XDG_RUNTIME_DIR/bt_u$UID, else /tmp/bt_u$UID)'
+            cand --purpose 'Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE'
+            cand --inline 'Export BEARER_TOKEN itself (for tools that read only the variable, such as ARC''s arcsub); no file is written'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;exec'= {
+            cand -a 'Account to use (default: the default account)'
+            cand --account 'Account to use (default: the default account)'
+            cand --issuer 'Pick the account by its issuer URL'
+            cand -s 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
+            cand --scope 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
+            cand --aud 'Audience to request (repeatable), e.g. https://se.example.org'
+            cand --min-valid 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)'
+            cand --file 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)'
+            cand --inline 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;init'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -155,6 +196,9 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help'= {
             cand login 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
             cand get 'Print an access token for an account, scopes and audiences'
+            cand env 'Write a token file for grid tools and print shell lines to `eval` that point at it'
+            cand exec 'Run a command with a token file that is kept fresh while the command runs'
+            cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
@@ -165,6 +209,12 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;login'= {
         }
         &'tok;help;get'= {
+        }
+        &'tok;help;env'= {
+        }
+        &'tok;help;exec'= {
+        }
+        &'tok;help;init'= {
         }
         &'tok;help;status'= {
         }

@@ -28,6 +28,9 @@ complete -c tok -n "__fish_tok_needs_command" -s h -l help -d 'Print help (see m
 complete -c tok -n "__fish_tok_needs_command" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_needs_command" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
 complete -c tok -n "__fish_tok_needs_command" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
+complete -c tok -n "__fish_tok_needs_command" -f -a "env" -d 'Write a token file for grid tools and print shell lines to `eval` that point at it'
+complete -c tok -n "__fish_tok_needs_command" -f -a "exec" -d 'Run a command with a token file that is kept fresh while the command runs'
+complete -c tok -n "__fish_tok_needs_command" -f -a "init" -d 'Print the shell integration snippet: eval "$(tok init bash)"'
 complete -c tok -n "__fish_tok_needs_command" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
 complete -c tok -n "__fish_tok_needs_command" -f -a "list" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
 complete -c tok -n "__fish_tok_needs_command" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
@@ -56,6 +59,33 @@ json\t'token, expires_at, scope, audience, account, issuer'
 header\t'`Authorization: Bearer <token>`'"
 complete -c tok -n "__fish_tok_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tok -n "__fish_tok_using_subcommand get" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand env" -s a -l account -d 'Account to use (default: the default account)' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -s s -l scope -d 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -l shell -d 'Shell syntax to print (default: from $SHELL, else sh)' -r -f -a "sh\t''
+bash\t''
+zsh\t''
+fish\t''
+csh\t''
+tcsh\t''"
+complete -c tok -n "__fish_tok_using_subcommand env" -l file -d 'Write the token to this file instead of the WLCG discovery location ($XDG_RUNTIME_DIR/bt_u$UID, else /tmp/bt_u$UID)' -r -F
+complete -c tok -n "__fish_tok_using_subcommand env" -l purpose -d 'Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -l inline -d 'Export BEARER_TOKEN itself (for tools that read only the variable, such as ARC\'s arcsub); no file is written'
+complete -c tok -n "__fish_tok_using_subcommand env" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand env" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand exec" -s a -l account -d 'Account to use (default: the default account)' -r
+complete -c tok -n "__fish_tok_using_subcommand exec" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand exec" -s s -l scope -d 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`' -r
+complete -c tok -n "__fish_tok_using_subcommand exec" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
+complete -c tok -n "__fish_tok_using_subcommand exec" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
+complete -c tok -n "__fish_tok_using_subcommand exec" -l file -d 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)' -r -F
+complete -c tok -n "__fish_tok_using_subcommand exec" -l inline -d 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)'
+complete -c tok -n "__fish_tok_using_subcommand exec" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand exec" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand init" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand init" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand status" -l json -d 'Machine-readable output'
 complete -c tok -n "__fish_tok_using_subcommand status" -s h -l help -d 'Print help'
 complete -c tok -n "__fish_tok_using_subcommand status" -s V -l version -d 'Print version'
@@ -102,14 +132,17 @@ complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcomman
 complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'
 complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the agent (in the foreground with --foreground, as service managers want)'
 complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "unlock" -d 'Give the agent the passphrase of the encrypted file store'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "lock" -d 'Make the agent forget the file store\'s key and every cached access token'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "agent" -d 'Start, stop or inspect the background agent'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get status logout unlock lock agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "env" -d 'Write a token file for grid tools and print shell lines to `eval` that point at it'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "exec" -d 'Run a command with a token file that is kept fresh while the command runs'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "init" -d 'Print the shell integration snippet: eval "$(tok init bash)"'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "unlock" -d 'Give the agent the passphrase of the encrypted file store'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "lock" -d 'Make the agent forget the file store\'s key and every cached access token'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "agent" -d 'Start, stop or inspect the background agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "start" -d 'Start the agent in the background unless it is running'
 complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "stop" -d 'Stop the running agent'
 complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'

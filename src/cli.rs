@@ -35,6 +35,12 @@ pub enum Command {
     Login(LoginArgs),
     /// Print an access token for an account, scopes and audiences
     Get(GetArgs),
+    /// Write a token file for grid tools and print shell lines to `eval` that point at it
+    Env(EnvArgs),
+    /// Run a command with a token file that is kept fresh while the command runs
+    Exec(ExecArgs),
+    /// Print the shell integration snippet: eval "$(tok init bash)"
+    Init(InitArgs),
     /// Show the agent, the store, accounts and cached tokens (never token values)
     #[command(visible_alias = "list")]
     Status(StatusArgs),
@@ -85,6 +91,16 @@ pub struct LoginArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
+    #[command(flatten)]
+    pub select: TokenSelection,
+    /// Output: the bare token, JSON with metadata, or an HTTP Authorization header
+    #[arg(long, short = 'f', value_enum, default_value_t = Format::Token)]
+    pub format: Format,
+}
+
+/// Which token: account, scopes, audiences, minimum lifetime (shared by get, env and exec).
+#[derive(Debug, Clone, Args)]
+pub struct TokenSelection {
     /// Account to use (default: the default account)
     #[arg(long, short = 'a', value_name = "NAME", conflicts_with = "issuer")]
     pub account: Option<String>,
@@ -101,9 +117,65 @@ pub struct GetArgs {
     /// Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)
     #[arg(long, value_name = "DURATION")]
     pub min_valid: Option<humantime::Duration>,
-    /// Output: the bare token, JSON with metadata, or an HTTP Authorization header
-    #[arg(long, short = 'f', value_enum, default_value_t = Format::Token)]
-    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    #[command(flatten)]
+    pub select: TokenSelection,
+    /// Shell syntax to print (default: from $SHELL, else sh)
+    #[arg(long, value_enum)]
+    pub shell: Option<ShellKind>,
+    /// Write the token to this file instead of the WLCG discovery location
+    /// ($XDG_RUNTIME_DIR/bt_u$UID, else /tmp/bt_u$UID)
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["purpose", "inline"])]
+    pub file: Option<std::path::PathBuf>,
+    /// Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE
+    #[arg(long, value_name = "PURPOSE", conflicts_with = "inline")]
+    pub purpose: Option<String>,
+    /// Export BEARER_TOKEN itself (for tools that read only the variable, such as ARC's
+    /// arcsub); no file is written
+    #[arg(long)]
+    pub inline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub select: TokenSelection,
+    /// Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<std::path::PathBuf>,
+    /// Also export BEARER_TOKEN (which cannot be refreshed while the command runs)
+    #[arg(long)]
+    pub inline: bool,
+    /// The command and its arguments (after `--`)
+    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The shell to print the snippet for
+    #[arg(value_enum)]
+    pub shell: InitShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellKind {
+    Sh,
+    Bash,
+    Zsh,
+    Fish,
+    Csh,
+    Tcsh,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,4 +16,5 @@ pub mod protocol;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod tokenfile;
 pub mod wire;

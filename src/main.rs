@@ -6,8 +6,8 @@ use tok::error::{exit, Error};
 
 fn main() -> ExitCode {
     let cli = tok::cli::Cli::parse();
-    match tok::cmd::run(cli) {
-        Ok(()) => ExitCode::from(exit::OK),
+    match tok::cmd::run_exit(cli) {
+        Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
                 // The reader went away (e.g. `tok get | head -c0`): not our failure.
@@ -20,7 +20,11 @@ fn main() -> ExitCode {
                 .unwrap_or(exit::ERROR);
             let mut message = format!("tok: {err}");
             for cause in err.chain().skip(1) {
-                message.push_str(&format!("\n  caused by: {cause}"));
+                // Many messages already name their cause; say it only once.
+                let text = cause.to_string();
+                if !message.contains(&text) {
+                    message.push_str(&format!("\n  caused by: {text}"));
+                }
             }
             eprintln!("{message}");
             ExitCode::from(code)

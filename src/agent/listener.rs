@@ -23,6 +23,31 @@ pub enum ListenError {
     },
 }
 
+/// Where connections come from: our own bound socket, or one systemd passed us.
+pub enum AgentListener {
+    Bound(Listener),
+    /// Socket activation: systemd owns the file, so we never remove it.
+    Activated(tokio::net::UnixListener),
+}
+
+/// The listening socket systemd passes as fd 3 (`LISTEN_PID` = us, `LISTEN_FDS` ≥ 1).
+pub fn from_systemd() -> Option<tokio::net::UnixListener> {
+    let pid: u32 = std::env::var("LISTEN_PID").ok()?.parse().ok()?;
+    let fds: u32 = std::env::var("LISTEN_FDS").ok()?.parse().ok()?;
+    if pid != std::process::id() || fds < 1 {
+        return None;
+    }
+    // Children must not think the socket is theirs.
+    std::env::remove_var("LISTEN_PID");
+    std::env::remove_var("LISTEN_FDS");
+    std::env::remove_var("LISTEN_FDNAMES");
+    use std::os::fd::FromRawFd;
+    // SAFETY: systemd hands us fd 3 as a listening socket and nobody else owns it.
+    let std_listener = unsafe { std::os::unix::net::UnixListener::from_raw_fd(3) };
+    std_listener.set_nonblocking(true).ok()?;
+    tokio::net::UnixListener::from_std(std_listener).ok()
+}
+
 pub fn bind(socket: &Path) -> Result<Listener, ListenError> {
     let dir = socket.parent().unwrap_or(Path::new("/"));
     dirs::ensure_private_dir(dir)?;
@@ -61,22 +86,42 @@ pub fn bind(socket: &Path) -> Result<Listener, ListenError> {
         .map_err(bind_err)
 }
 
+/// A connection from our own uid.
+pub enum Conn {
+    Bound(Stream),
+    Activated(tokio::net::UnixStream),
+}
+
 /// Accepts the next connection from our own uid; others are refused and logged, without
 /// reading anything from them.
-pub async fn accept(listener: &Listener) -> std::io::Result<Stream> {
+pub async fn accept(listener: &AgentListener) -> std::io::Result<Conn> {
     let me = dirs::euid();
     loop {
-        let stream = listener.accept().await?;
-        match stream.peer_creds() {
-            Ok(creds) if creds.euid() == Some(me) => return Ok(stream),
-            Ok(creds) => {
-                tracing::warn!(
-                    peer_uid = ?creds.euid(),
-                    peer_pid = ?creds.pid(),
-                    "refused a connection from another user"
-                );
+        let (conn, uid, pid) = match listener {
+            AgentListener::Bound(l) => {
+                let stream = l.accept().await?;
+                let creds = stream.peer_creds();
+                let (uid, pid) = match &creds {
+                    Ok(c) => (c.euid(), c.pid().map(|p| p as i64)),
+                    Err(_) => (None, None),
+                };
+                (Conn::Bound(stream), uid, pid)
             }
-            Err(e) => tracing::warn!("refused a connection: cannot read peer credentials: {e}"),
+            AgentListener::Activated(l) => {
+                let (stream, _) = l.accept().await?;
+                let cred = stream.peer_cred().ok();
+                let uid = cred.map(|c| c.uid());
+                let pid = cred.and_then(|c| c.pid()).map(|p| p as i64);
+                (Conn::Activated(stream), uid, pid)
+            }
+        };
+        if uid == Some(me) {
+            return Ok(conn);
         }
+        tracing::warn!(
+            peer_uid = ?uid,
+            peer_pid = ?pid,
+            "refused a connection from another user"
+        );
     }
 }

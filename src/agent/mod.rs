@@ -39,7 +39,7 @@ pub fn run_foreground(store_choice: StoreKind) -> Result<()> {
 }
 
 async fn serve(store_choice: StoreKind) -> Result<()> {
-    let socket = dirs::socket_path();
+    let mut socket = dirs::socket_path();
     let config_path = dirs::config_file();
     let config = Config::load(&config_path)?;
     let store_file = dirs::store_file();
@@ -52,7 +52,20 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
         .await?
         .context("cannot open the secret store")?;
     tracing::info!(backend = %opened.kind, reason = %opened.reason, "secret store ready");
-    let listener = listener::bind(&socket)?;
+    let listener = match listener::from_systemd() {
+        Some(l) => {
+            tracing::info!("using the socket passed by systemd");
+            if let Some(path) = l
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| p.to_path_buf()))
+            {
+                socket = path;
+            }
+            listener::AgentListener::Activated(l)
+        }
+        None => listener::AgentListener::Bound(listener::bind(&socket)?),
+    };
     let info = AgentInfo {
         pid: std::process::id(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -77,7 +90,10 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
     loop {
         tokio::select! {
             accepted = listener::accept(&listener) => match accepted {
-                Ok(stream) => {
+                Ok(listener::Conn::Bound(stream)) => {
+                    tokio::spawn(session::serve(Arc::clone(&state), stream));
+                }
+                Ok(listener::Conn::Activated(stream)) => {
                     tokio::spawn(session::serve(Arc::clone(&state), stream));
                 }
                 Err(e) => {
@@ -91,8 +107,10 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
             () = state.shutdown.notified() => { tracing::info!("stopping"); break; }
         }
     }
-    drop(listener);
-    let _ = std::fs::remove_file(&socket);
+    if let listener::AgentListener::Bound(l) = listener {
+        drop(l);
+        let _ = std::fs::remove_file(&socket);
+    }
     state.cache.clear();
     tracing::info!("agent stopped");
     Ok(())

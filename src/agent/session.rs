@@ -6,7 +6,6 @@ use super::state::State;
 use super::{accounts, login, tokens};
 use crate::protocol::{Envelope, Request, Response, PROTOCOL_VERSION};
 use crate::wire::{self, WireError};
-use interprocess::local_socket::tokio::Stream;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -16,7 +15,10 @@ struct Header {
     version: u32,
 }
 
-pub async fn serve(state: Arc<State>, stream: Stream) {
+pub async fn serve<S>(state: Arc<State>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
     let (mut reader, mut writer) = tokio::io::split(stream);
     loop {
         let body = match wire::read_frame_bytes_async(&mut reader).await {

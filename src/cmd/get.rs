@@ -1,24 +1,14 @@
 //! `tok get`: the hot path. Parse, connect, one round trip, print — no runtime, no TLS.
 
 use super::{print_stdout, request, rfc3339, unexpected};
-use crate::cli::{Format, GetArgs};
+use crate::cli::{Format, GetArgs, TokenSelection};
 use crate::error::Error;
-use crate::protocol::{Request, Response, TokenRequest};
+use crate::protocol::{Request, Response, TokenGrant, TokenRequest};
 use crate::scope::{normalise_audiences, normalise_scopes};
 use anyhow::Result;
 
 pub fn run(args: GetArgs) -> Result<()> {
-    let token_request = TokenRequest {
-        account: args.account,
-        issuer: args.issuer,
-        scopes: normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?,
-        audiences: normalise_audiences(&args.audiences).map_err(|e| Error::Usage(e.to_string()))?,
-        min_valid_secs: args.min_valid.map(|d| d.as_secs()),
-    };
-    let (_conn, response) = request(|| Request::Token(token_request.clone()))?;
-    let Response::Token(grant) = response else {
-        return Err(unexpected(&response).into());
-    };
+    let grant = fetch(&token_request(&args.select)?)?;
     let text = match args.format {
         Format::Token => format!("{}\n", grant.token.expose()),
         Format::Header => format!("Authorization: Bearer {}\n", grant.token.expose()),
@@ -41,4 +31,25 @@ pub fn run(args: GetArgs) -> Result<()> {
     let text = zeroize::Zeroizing::new(text);
     print_stdout(&text)?;
     Ok(())
+}
+
+/// Turns the command-line selection into a normalised request.
+pub(crate) fn token_request(select: &TokenSelection) -> Result<TokenRequest, Error> {
+    Ok(TokenRequest {
+        account: select.account.clone(),
+        issuer: select.issuer.clone(),
+        scopes: normalise_scopes(&select.scopes).map_err(|e| Error::Usage(e.to_string()))?,
+        audiences: normalise_audiences(&select.audiences)
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        min_valid_secs: select.min_valid.map(|d| d.as_secs()),
+    })
+}
+
+/// One token from the agent (starting it if needed).
+pub(crate) fn fetch(req: &TokenRequest) -> Result<TokenGrant, Error> {
+    let (_conn, response) = request(|| Request::Token(req.clone()))?;
+    match response {
+        Response::Token(grant) => Ok(grant),
+        other => Err(unexpected(&other)),
+    }
 }

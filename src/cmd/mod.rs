@@ -1,7 +1,10 @@
 //! One file per subcommand; this one dispatches and holds the small helpers they share.
 
 mod agent;
+mod env;
+mod exec;
 mod get;
+mod init;
 mod login;
 mod logout;
 mod status;
@@ -14,10 +17,22 @@ use crate::protocol::{ErrorKind, Request, Response};
 use anyhow::Result;
 use std::io::Write;
 
+/// Runs a command and returns the process exit code on success (`tok exec` passes on its
+/// child's; everything else exits 0).
+pub fn run_exit(cli: Cli) -> Result<std::process::ExitCode> {
+    match cli.command {
+        Command::Exec(args) => exec::run(args),
+        command => run(Cli { command }).map(|()| std::process::ExitCode::SUCCESS),
+    }
+}
+
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Login(args) => login::run(args),
         Command::Get(args) => get::run(args),
+        Command::Env(args) => env::run(args),
+        Command::Exec(_) => unreachable!("exec is dispatched by run_exit"),
+        Command::Init(args) => init::run(args),
         Command::Status(args) => status::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Unlock(args) => unlock::unlock(args),

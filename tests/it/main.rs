@@ -3,6 +3,7 @@
 
 mod agent;
 mod common;
+mod env_exec;
 mod faults;
 mod flow;
 mod keyring;

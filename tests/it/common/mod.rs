@@ -123,10 +123,23 @@ impl TestEnv {
 
     /// A `tok` command with a sealed environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(tok_bin());
-        cmd.args(args).env_clear();
+        let mut cmd = self.program(tok_bin());
+        cmd.args(args);
+        cmd
+    }
+
+    /// Any program (a shell, xrdcp, …) with the same sealed environment and `tok` on PATH.
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env_clear();
+        let bin_dir = tok_bin().parent().unwrap().to_path_buf();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let p = self.path();
-        cmd.env("PATH", std::env::var("PATH").unwrap_or_default())
+        cmd.env("PATH", path)
             .env("HOME", p.join("home"))
             .env("XDG_RUNTIME_DIR", p.join("run"))
             .env("XDG_CONFIG_HOME", p.join("config"))

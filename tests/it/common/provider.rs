@@ -15,10 +15,12 @@ impl TestCa {
     pub fn ca_pem_path(&self) -> PathBuf {
         self.dir.path().join("ca.pem")
     }
-    fn leaf_cert(&self) -> PathBuf {
+    /// The leaf certificate (127.0.0.1/localhost) signed by the test CA; other test servers
+    /// (xrootd) reuse it.
+    pub fn leaf_cert(&self) -> PathBuf {
         self.dir.path().join("leaf.pem")
     }
-    fn leaf_key(&self) -> PathBuf {
+    pub fn leaf_key(&self) -> PathBuf {
         self.dir.path().join("leaf.key")
     }
 }

@@ -1,0 +1,68 @@
+//! `tok env`: put a token where grid tools look, and print the shell lines that point there.
+
+use super::get::{fetch, token_request};
+use super::print_stdout;
+use crate::cli::{EnvArgs, ShellKind};
+use crate::error::Error;
+use crate::tokenfile::{self, Shell};
+use anyhow::Result;
+
+pub fn run(args: EnvArgs) -> Result<()> {
+    let shell = family(args.shell.unwrap_or_else(shell_from_env));
+    let grant = fetch(&token_request(&args.select)?)?;
+    let lines = if args.inline {
+        zeroize::Zeroizing::new(tokenfile::assignments(
+            shell,
+            "BEARER_TOKEN",
+            grant.token.expose(),
+            &["BEARER_TOKEN_FILE"],
+        ))
+    } else {
+        let path = match &args.file {
+            Some(p) => absolute(p)?,
+            None => tokenfile::discovery_path(args.purpose.as_deref())?,
+        };
+        tokenfile::write(&path, &grant.token)?;
+        let path = path
+            .to_str()
+            .filter(|p| !p.contains('\n'))
+            .ok_or_else(|| Error::Usage(format!("{} cannot be exported", path.display())))?;
+        // A stale BEARER_TOKEN would win over the file (discovery step 1): drop it.
+        zeroize::Zeroizing::new(tokenfile::assignments(
+            shell,
+            "BEARER_TOKEN_FILE",
+            path,
+            &["BEARER_TOKEN"],
+        ))
+    };
+    print_stdout(&lines)?;
+    Ok(())
+}
+
+fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf> {
+    Ok(if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(p)
+    })
+}
+
+pub(crate) fn family(kind: ShellKind) -> Shell {
+    match kind {
+        ShellKind::Sh | ShellKind::Bash | ShellKind::Zsh => Shell::Posix,
+        ShellKind::Fish => Shell::Fish,
+        ShellKind::Csh | ShellKind::Tcsh => Shell::Csh,
+    }
+}
+
+fn shell_from_env() -> ShellKind {
+    let shell = std::env::var("SHELL").unwrap_or_default();
+    match shell.rsplit('/').next().unwrap_or("") {
+        "bash" => ShellKind::Bash,
+        "zsh" => ShellKind::Zsh,
+        "fish" => ShellKind::Fish,
+        "csh" => ShellKind::Csh,
+        "tcsh" => ShellKind::Tcsh,
+        _ => ShellKind::Sh,
+    }
+}

@@ -1,0 +1,144 @@
+//! `tok exec`: run a command with a token file that stays fresh for as long as it runs.
+//!
+//! The file is renewed whenever the token's remaining lifetime drops below the margin; a
+//! renewal that fails (agent restarting, provider down) is retried with backoff and reported on
+//! stderr while the current token stays in place — it never kills the command. Signals are
+//! passed on, and tok exits with the command's status (128+N when a signal N killed it).
+
+use super::get::{fetch, token_request};
+use crate::cli::ExecArgs;
+use crate::error::Error;
+use crate::protocol::TokenGrant;
+use crate::tokenfile;
+use anyhow::{Context, Result};
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Never renew closer to expiry than this margin's floor, nor wait longer between retries.
+const MIN_MARGIN_SECS: u64 = 60;
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+pub fn run(args: ExecArgs) -> Result<std::process::ExitCode> {
+    let mut request = token_request(&args.select)?;
+    let explicit_margin = request.min_valid_secs;
+    let grant = fetch(&request)?;
+    let (path, created) = match &args.file {
+        Some(p) => (p.clone(), !p.exists()),
+        None => (
+            tokenfile::discovery_path(Some(&format!("exec-{}", std::process::id())))?,
+            true,
+        ),
+    };
+    tokenfile::write(&path, &grant.token)?;
+    let _cleanup = RemoveOnDrop(created.then(|| path.clone()));
+
+    let mut cmd = Command::new(&args.command[0]);
+    cmd.args(&args.command[1..]).env("BEARER_TOKEN_FILE", &path);
+    if args.inline {
+        eprintln!("tok exec: note: BEARER_TOKEN holds a fixed token and cannot be refreshed; BEARER_TOKEN_FILE is kept fresh");
+        cmd.env("BEARER_TOKEN", grant.token.expose());
+    } else {
+        // A stale variable would take precedence over the file (discovery step 1).
+        cmd.env_remove("BEARER_TOKEN");
+    }
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::Usage(format!(
+            "cannot run {}: {e}",
+            args.command[0].to_string_lossy()
+        ))
+    })?;
+    let child_pid = child.id() as libc::pid_t;
+    let signals = forward_signals(child_pid)?;
+
+    let (done_tx, done_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+
+    let mut current = grant;
+    let mut retry_delay = Duration::from_secs(1);
+    let mut margin = explicit_margin.unwrap_or_else(|| default_margin(&current));
+    let mut next_try = renew_in(&current, margin);
+    let status = loop {
+        match done_rx.recv_timeout(next_try) {
+            Ok(status) => break status.context("waiting for the command")?,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(anyhow::anyhow!("lost track of the command"))
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        request.min_valid_secs = Some(margin);
+        let renewed = fetch(&request).map_err(anyhow::Error::from).and_then(|g| {
+            tokenfile::write(&path, &g.token)?;
+            Ok(g)
+        });
+        match renewed {
+            Ok(g) => {
+                current = g;
+                retry_delay = Duration::from_secs(1);
+                margin = explicit_margin.unwrap_or_else(|| default_margin(&current));
+                next_try = renew_in(&current, margin).max(Duration::from_millis(500));
+            }
+            Err(e) => {
+                let left = current.expires_at.saturating_sub(now_unix());
+                eprintln!(
+                    "tok exec: renewing the token failed: {e:#}; retrying in {}s (the current token is valid for {left}s more)",
+                    retry_delay.as_secs()
+                );
+                next_try = retry_delay;
+                retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
+            }
+        }
+    };
+    signals.close();
+    let code = match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        _ => 1,
+    };
+    Ok(std::process::ExitCode::from(code.clamp(0, 255) as u8))
+}
+
+/// max(60 s, 10 % of the lifetime), but never more than half the lifetime, so that even very
+/// short-lived tokens are renewed before they expire.
+fn default_margin(grant: &TokenGrant) -> u64 {
+    let lifetime = grant.expires_at.saturating_sub(now_unix()).max(1);
+    (MIN_MARGIN_SECS.max(lifetime / 10)).min(lifetime / 2)
+}
+
+fn renew_in(grant: &TokenGrant, margin: u64) -> Duration {
+    let left = grant.expires_at.saturating_sub(now_unix());
+    Duration::from_secs(left.saturating_sub(margin))
+}
+
+fn now_unix() -> u64 {
+    super::now_unix()
+}
+
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on to the child instead of dying of them.
+fn forward_signals(child: libc::pid_t) -> Result<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .context("cannot install signal handlers")?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            // SAFETY: kill(2) on the child we spawned.
+            unsafe { libc::kill(child, sig) };
+        }
+    });
+    Ok(handle)
+}
