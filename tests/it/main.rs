@@ -8,3 +8,4 @@ mod faults;
 mod flow;
 mod keyring;
 mod security;
+mod xrootd;

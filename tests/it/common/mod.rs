@@ -2,6 +2,7 @@
 //! Provider (node-oidc-provider) over HTTPS on loopback with a CA made for this test run.
 
 pub mod provider;
+pub mod xrootd;
 
 pub use provider::{Provider, ProviderOpts};
 

@@ -1,0 +1,393 @@
+//! A real grid storage server for tests: XRootD (Debian `xrootd-server`) with the SciTokens
+//! authorization plugin, trusting the test provider as its token issuer, on a free loopback port
+//! over TLS; and a sealed `xrdcp` to talk to it.
+//!
+//! The traps this deals with (see ../shared/REFERENCE.md, "XRootD + SciTokens"):
+//! - xrootd refuses to run as root: it runs as the `xrootd` user (`setpriv`), which owns the
+//!   server's temp dir.
+//! - xrootd 5.5 always binds the wildcard address: an LD_PRELOAD shim (tests/xrootd/shim.c,
+//!   built here with `cc`) rewrites wildcard binds to 127.0.0.1, plus `-I v4`.
+//! - scitokens-cpp fetches the issuer's keys with libcurl's built-in CA bundle and ignores
+//!   SSL_CERT_FILE: the same shim sets CURLOPT_CAINFO to the test CA on every libcurl transfer
+//!   (`TOK_TEST_CURL_CAINFO`). No mount namespace, no CAP_SYS_ADMIN, no system files touched.
+//! - The key cache (`$XDG_CACHE_HOME/scitokens/`) is fresh per server: an unknown key id is not
+//!   refetched for 10 minutes.
+//! - xrdcp trusts the server only through a hashed CA directory in `X509_CERT_DIR`.
+//! - A stray `/tmp/bt_u$UID` or `BEARER_TOKEN` must not leak in: xrdcp runs in a sealed env.
+
+use super::{wait_with_timeout, Out, Provider};
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The bytes of `/data/f` on the server.
+pub const DATA_F: &[u8] = b"tok xrootd test payload: /data/f\n\x00\x01\x02\xff binary tail\n";
+/// The bytes of `/other/g` on the server.
+pub const OTHER_G: &[u8] = b"other tree\n";
+
+const SERVER_USER: &str = "xrootd";
+
+pub struct XrootdServer {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+    started: Instant,
+    log_shown: std::cell::Cell<bool>,
+}
+
+fn template(name: &str) -> String {
+    let p = super::repo().join("tests/xrootd").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn which(cmd: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(cmd))
+            .find(|p| p.is_file())
+    })
+}
+
+fn lib_present(name: &str) -> bool {
+    [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+    ]
+    .iter()
+    .any(|d| Path::new(d).join(name).exists())
+}
+
+fn uid_gid(user: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.len() > 3 && f[0] == user {
+            Some((f[2].parse().ok()?, f[3].parse().ok()?))
+        } else {
+            None
+        }
+    })
+}
+
+/// Fails (never skips) when the server side is not installed: CI installs it.
+pub fn check_installed() {
+    let mut missing = vec![];
+    for cmd in ["xrootd", "xrdcp", "setpriv", "cc", "openssl"] {
+        if which(cmd).is_none() {
+            missing.push(format!("command `{cmd}`"));
+        }
+    }
+    for lib in [
+        "libXrdAccSciTokens-5.so",
+        "libXrdSecztn-5.so",
+        "libSciTokens.so.0",
+    ] {
+        if !lib_present(lib) {
+            missing.push(lib.to_string());
+        }
+    }
+    if uid_gid(SERVER_USER).is_none() {
+        missing.push(format!(
+            "user `{SERVER_USER}` (made by the xrootd-server package)"
+        ));
+    }
+    assert!(
+        missing.is_empty(),
+        "the XRootD tests need xrootd-server, xrootd-scitokens-plugins, xrootd-client, \
+         scitokens-cpp, util-linux, openssl and a C compiler; missing: {}.\n\
+         Install them with `bash scripts/test.sh --install-only` (as root or with sudo).",
+        missing.join(", ")
+    );
+    assert_eq!(
+        effective_uid(),
+        0,
+        "the XRootD tests start xrootd as the `{SERVER_USER}` user and must run as root"
+    );
+}
+
+fn effective_uid() -> u32 {
+    // No libc crate in the dev-dependencies: /proc tells the effective uid.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run_ok(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn port_in_use(log: &str) -> bool {
+    log.to_lowercase().contains("address already in use")
+}
+
+fn chown_tree(p: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
+    if p.is_dir() && !p.is_symlink() {
+        for e in std::fs::read_dir(p).unwrap() {
+            chown_tree(&e.unwrap().path(), uid, gid);
+        }
+    }
+}
+
+impl XrootdServer {
+    /// Starts xrootd trusting `provider`'s issuer for tokens with audience `audience`; scope
+    /// paths are relative to `base_path` (use "/" so `storage.read:/data` means `/data`).
+    /// The exported tree holds `/data/f` ([`DATA_F`]) and `/other/g` ([`OTHER_G`]).
+    pub fn start(provider: &Provider, audience: &str, base_path: &str) -> Self {
+        check_installed();
+        let (uid, gid) = uid_gid(SERVER_USER).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("tok-xrootd")
+            .tempdir()
+            .unwrap();
+        let root = dir.path();
+        for d in [
+            "export/data",
+            "export/other",
+            "admin",
+            "tls/certs",
+            "cache",
+            "home",
+            "client/run",
+            "client/home",
+        ] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("export/data/f"), DATA_F).unwrap();
+        std::fs::write(root.join("export/other/g"), OTHER_G).unwrap();
+
+        // TLS: the provider's leaf certificate (127.0.0.1) and the test CA as a hashed dir,
+        // which is also the client's X509_CERT_DIR.
+        let ca = super::provider::test_ca();
+        std::fs::copy(ca.leaf_cert(), root.join("tls/cert.pem")).unwrap();
+        std::fs::copy(ca.leaf_key(), root.join("tls/key.pem")).unwrap();
+        std::fs::set_permissions(root.join("tls/key.pem"), PermissionsExt::from_mode(0o600))
+            .unwrap();
+        std::fs::copy(ca.ca_pem_path(), root.join("tls/certs/tok-test-ca.pem")).unwrap();
+        run_ok(
+            Command::new("openssl")
+                .arg("rehash")
+                .arg(root.join("tls/certs")),
+            "openssl rehash",
+        );
+
+        // The shim, compiled for this server.
+        let shim = root.join("shim.so");
+        run_ok(
+            Command::new("cc")
+                .args(["-shared", "-fPIC", "-O2", "-o"])
+                .arg(&shim)
+                .arg(super::repo().join("tests/xrootd/shim.c"))
+                .arg("-ldl"),
+            "cc tests/xrootd/shim.c",
+        );
+
+        let fill = |s: String| {
+            s.replace("@ROOT@", &root.display().to_string())
+                .replace("@ISSUER@", &provider.issuer)
+                .replace("@AUDIENCE@", audience)
+                .replace("@BASE_PATH@", base_path)
+        };
+        std::fs::write(root.join("scitokens.cfg"), fill(template("scitokens.cfg"))).unwrap();
+        std::fs::write(root.join("authdb"), "").unwrap();
+        std::fs::write(root.join("xrootd.cfg"), fill(template("xrootd.cfg"))).unwrap();
+
+        // The server user owns its tree (key, cache, admin dir); the client dirs stay root's.
+        chown_tree(root, uid, gid);
+        chown_tree(&root.join("client"), 0, 0);
+        std::fs::set_permissions(root, PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(root.join("client/run"), PermissionsExt::from_mode(0o700))
+            .unwrap();
+
+        let mut server = Self {
+            child: None,
+            port: 0,
+            dir,
+            started: Instant::now(),
+            log_shown: Default::default(),
+        };
+        // A free port can be taken between the probe and xrootd's bind: try a few.
+        for attempt in 1..=3 {
+            let port = free_port();
+            server.port = port;
+            server.started = Instant::now();
+            match server.spawn(port) {
+                Ok(()) => return server,
+                Err(why) if attempt < 3 && port_in_use(&server.log()) => {
+                    eprintln!("xrootd: port {port} was taken, trying another ({why})");
+                    continue;
+                }
+                Err(why) => panic!("xrootd did not start: {why}\n{}", server.log()),
+            }
+        }
+        unreachable!()
+    }
+
+    fn spawn(&mut self, port: u16) -> Result<(), String> {
+        let root = self.dir.path().to_path_buf();
+        let log = std::fs::File::create(root.join("xrootd.log")).unwrap();
+        let mut child = Command::new("setpriv")
+            .args([
+                &format!("--reuid={SERVER_USER}"),
+                &format!("--regid={SERVER_USER}"),
+                "--clear-groups",
+                "--",
+                "xrootd",
+                "-I",
+                "v4",
+                "-p",
+                &port.to_string(),
+                "-n",
+                "tok-test",
+                "-c",
+            ])
+            .arg(root.join("xrootd.cfg"))
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", root.join("home"))
+            .env("XDG_CACHE_HOME", root.join("cache"))
+            .env("TMPDIR", root.join("admin"))
+            .env("LD_PRELOAD", root.join("shim.so"))
+            .env(
+                "TOK_TEST_CURL_CAINFO",
+                root.join("tls/certs/tok-test-ca.pem"),
+            )
+            .current_dir(root.join("home"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot run setpriv/xrootd: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("xrootd exited early ({status})"));
+            }
+            if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && self.log().contains("initialization completed")
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err("xrootd did not listen within 20 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("xrootd.log")).unwrap_or_default()
+    }
+
+    /// `root://127.0.0.1:PORT//path` (xrootd wants the double slash).
+    pub fn url(&self, path: &str) -> String {
+        format!("root://127.0.0.1:{}/{}", self.port, path)
+    }
+
+    /// The hashed CA directory xrdcp needs (`X509_CERT_DIR`).
+    pub fn cert_dir(&self) -> PathBuf {
+        self.dir.path().join("tls/certs")
+    }
+
+    /// Environment for a client (xrdcp) so it trusts the server, fails fast and finds no token
+    /// but the one it is given.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        vec![
+            (
+                "X509_CERT_DIR".into(),
+                self.cert_dir().display().to_string(),
+            ),
+            ("XRD_CONNECTIONRETRY".into(), "1".into()),
+            ("XRD_REQUESTTIMEOUT".into(), "30".into()),
+        ]
+    }
+
+    /// `xrdcp -f URL dest` in a sealed environment: no BEARER_TOKEN, a private empty
+    /// XDG_RUNTIME_DIR (so no stray `bt_u$UID`), plus `env` (e.g. BEARER_TOKEN_FILE).
+    pub fn xrdcp(&self, path: &str, dest: &Path, env: &[(&str, &str)]) -> Out {
+        let client = self.dir.path().join("client");
+        let mut cmd = Command::new("xrdcp");
+        cmd.args(["-f", "-N"])
+            .arg(self.url(path))
+            .arg(dest)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", client.join("home"))
+            .env("XDG_RUNTIME_DIR", client.join("run"))
+            .env("TMPDIR", &client)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in self.client_env() {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let what = format!(
+            "{} xrdcp -f -N {} {}",
+            env.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            self.url(path),
+            dest.display()
+        );
+        let child = cmd.spawn().expect("run xrdcp");
+        let out = wait_with_timeout(child, Duration::from_secs(60));
+        Out {
+            what,
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with `msg`, the command's output and the server log.
+    #[track_caller]
+    pub fn fail(&self, msg: &str, out: &Out) -> ! {
+        self.log_shown.set(true);
+        panic!(
+            "{msg}\n{out}\n--- xrootd log (since {:?} ago) ---\n{}",
+            self.started.elapsed(),
+            self.log()
+        )
+    }
+}
+
+impl Drop for XrootdServer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() && !self.log_shown.get() {
+            eprintln!("--- xrootd log ---\n{}", self.log());
+        }
+    }
+}
