@@ -8,8 +8,8 @@
 
 use crate::dirs::euid;
 use crate::secret::AccessToken;
-use std::io::{self, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::io;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -78,38 +78,10 @@ pub fn write(path: &Path, token: &AccessToken) -> Result<(), TokenFileError> {
         }
         _ => {}
     }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "token".into());
-    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), nonce()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
-        let mut body = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 1));
-        body.push_str(token.expose());
-        body.push('\n');
-        f.write_all(body.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(&dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io_err)
-}
-
-fn nonce() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0)
+    let mut body = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 1));
+    body.push_str(token.expose());
+    body.push('\n');
+    crate::dirs::write_atomic(path, body.as_bytes()).map_err(io_err)
 }
 
 /// Quotes `value` for one shell's single-quote syntax.

@@ -82,18 +82,7 @@ pub async fn write_frame_async<T: Serialize>(
 pub async fn read_frame_async<T: DeserializeOwned>(
     r: &mut (impl tokio::io::AsyncRead + Unpin),
 ) -> Result<T, WireError> {
-    use tokio::io::AsyncReadExt;
-    let mut header = [0u8; 4];
-    match r.read_exact(&mut header).await {
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(WireError::Closed),
-        other => {
-            other?;
-        }
-    }
-    let len = check_len(header)?;
-    let mut body = Zeroizing::new(vec![0u8; len]);
-    r.read_exact(&mut body).await?;
-    decode(&body)
+    decode(&read_frame_bytes_async(r).await?)
 }
 
 /// Reads one frame's raw bytes (zeroized on drop), for a caller that decodes in two steps.

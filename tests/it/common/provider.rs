@@ -30,7 +30,12 @@ pub fn test_ca() -> &'static TestCa {
     static CA: OnceLock<TestCa> = OnceLock::new();
     CA.get_or_init(|| {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-        let dir = tempfile::Builder::new().prefix("tok-ca").tempdir().unwrap();
+        // Under cargo's per-target scratch directory: statics are never dropped, so a
+        // tempdir in /tmp would outlive every run.
+        let dir = tempfile::Builder::new()
+            .prefix("tok-ca")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
