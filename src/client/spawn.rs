@@ -183,16 +183,28 @@ pub fn stop_agent(socket: &Path) -> Result<bool, Error> {
         _ => (0, false),
     };
     if mismatch && pid != 0 {
-        // It cannot parse our Stop; SIGTERM makes it shut down cleanly all the same.
+        drop(conn);
+        return terminate_agent(socket, pid).map(|()| true);
+    }
+    conn.call(Request::Stop)?;
+    wait_until_gone(socket, pid)?;
+    Ok(true)
+}
+
+/// Stops an agent that cannot parse our requests: SIGTERM makes it shut down cleanly.
+fn terminate_agent(socket: &Path, pid: u32) -> Result<(), Error> {
+    if pid != 0 {
         // SAFETY: plain kill(2) on the pid the agent reported about itself.
         unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
-    } else {
-        conn.call(Request::Stop)?;
     }
+    wait_until_gone(socket, pid)
+}
+
+fn wait_until_gone(socket: &Path, pid: u32) -> Result<(), Error> {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if Connection::connect(socket).is_err() && (pid == 0 || !agent_pid_alive(pid)) {
-            return Ok(true);
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -209,9 +221,14 @@ pub fn call_with_restart(
     let mut conn = connect_or_spawn(socket)?;
     conn.send(make_request())?;
     let response = conn.receive()?;
-    if let Response::VersionMismatch { agent_version, .. } = response {
+    if let Response::VersionMismatch {
+        agent_version,
+        agent_pid,
+    } = response
+    {
         tracing_free_note(agent_version);
-        stop_agent(socket)?;
+        drop(conn);
+        terminate_agent(socket, agent_pid)?;
         let mut conn = connect_or_spawn(socket)?;
         conn.send(make_request())?;
         let response = conn.receive()?;

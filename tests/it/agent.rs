@@ -129,21 +129,6 @@ fn another_protocol_version_gets_a_version_mismatch() {
 }
 
 #[test]
-fn sigterm_removes_the_socket() {
-    let env = TestEnv::new();
-    let pid = agent_pid(&env);
-    // SAFETY: signalling the agent this test started.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    for _ in 0..100 {
-        if !env.socket().exists() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("socket still there after SIGTERM\n{}", env.agent_log());
-}
-
-#[test]
 fn a_pending_login_does_not_block_other_clients() {
     let provider = Provider::start();
     let env = TestEnv::new();
@@ -203,4 +188,97 @@ fn a_client_of_another_uid_is_refused() {
         "{log}"
     );
     assert!(log.contains("65534"), "{log}");
+}
+
+#[test]
+fn an_agent_speaking_another_protocol_is_replaced() {
+    let env = TestEnv::new();
+    let dir = env.path().join("run/tok");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // An "old agent": answers every frame with a version mismatch and exits on SIGTERM,
+    // removing its socket, as a real agent of another version would.
+    let script = r#"
+import json, os, signal, socket, struct, sys
+path = sys.argv[1]
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(path)
+srv.listen(8)
+def stop(*_):
+    os.unlink(path)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    conn, _ = srv.accept()
+    try:
+        while True:
+            head = conn.recv(4)
+            if len(head) < 4:
+                break
+            n = struct.unpack(">I", head)[0]
+            while n > 0:
+                n -= len(conn.recv(n))
+            body = json.dumps({"type": "version_mismatch", "agent_version": 0, "agent_pid": os.getpid()}).encode()
+            conn.sendall(struct.pack(">I", len(body)) + body)
+    except OSError:
+        pass
+    conn.close()
+"#;
+    // Started through a shell that exits at once, so the "old agent" is reparented and reaped
+    // like a real agent would be, and the client can see it go.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "python3 -c \"$1\" \"$2\" >/dev/null 2>&1 & echo $!",
+            "sh",
+            script,
+        ])
+        .arg(env.socket())
+        .output()
+        .expect("python3");
+    let old_pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    for _ in 0..200 {
+        if env.socket().exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = env.run(&["status", "--json"]).ok();
+    assert!(out.stderr.contains("restarting"), "{out}");
+    // SAFETY: probing (signal 0) the process this test started.
+    assert_ne!(
+        unsafe { libc::kill(old_pid, 0) },
+        0,
+        "the old agent is gone"
+    );
+    assert_ne!(out.json()["agent"]["pid"].as_u64().unwrap(), old_pid as u64);
+}
+
+#[test]
+fn every_stop_signal_removes_the_socket_and_core_dumps_are_off() {
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let env = TestEnv::new();
+        let pid = agent_pid(&env);
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+        let core = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap();
+        assert!(core.split_whitespace().nth(4) == Some("0"), "{core}");
+        // SAFETY: signalling the agent this test started.
+        unsafe { libc::kill(pid as i32, signal) };
+        let mut gone = false;
+        for _ in 0..100 {
+            if !env.socket().exists() {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            gone,
+            "signal {signal}: socket still there\n{}",
+            env.agent_log()
+        );
+    }
 }

@@ -335,3 +335,60 @@ fn a_socket_passed_by_systemd_is_used() {
         "systemd's socket file is left for systemd"
     );
 }
+
+#[test]
+fn tok_exec_keeps_renewing_across_an_agent_restart() {
+    let provider = Provider::start_with(ProviderOpts {
+        at_ttl: 4,
+        ..Default::default()
+    });
+    let mut env = TestEnv::new();
+    let pass = env.path().join("pass");
+    std::fs::write(&pass, "restart-pass\n").unwrap();
+    env.set_env("TOK_STORE", "file");
+    env.set_env("TOK_PASSPHRASE_FILE", pass.display().to_string());
+    env.login_cms(&provider);
+    let seen = env.path().join("seen");
+    let script = format!(
+        "for i in $(seq 1 40); do cat \"$BEARER_TOKEN_FILE\" >> {0}; sleep 0.2; done",
+        seen.display()
+    );
+    let child = env
+        .command(&[
+            "exec",
+            "-s",
+            "storage.read:/restart",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    env.stop_agent();
+    let out = crate::common::wait_with_timeout(child, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let tokens: std::collections::HashSet<String> = std::fs::read_to_string(&seen)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    // 8 s of 4-second tokens: renewals went on after the agent was restarted on demand.
+    assert!(tokens.len() >= 3, "{} tokens\n{stderr}", tokens.len());
+}
+
+#[test]
+fn tok_init_prints_the_shell_snippets() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.run(&["init", shell]).ok();
+        let file =
+            std::fs::read_to_string(crate::common::repo().join(format!("shell/tok.{shell}")))
+                .unwrap();
+        assert_eq!(out.stdout, file, "{shell}");
+    }
+}
