@@ -170,7 +170,7 @@ pub struct AccountStatus {
     pub default: bool,
     pub scopes: Vec<String>,
     pub audience_param: AudienceParam,
-    /// `"ok"` or `"needs login"`.
+    /// `"ok"`, `"needs login"`, `"locked"` (the store must be unlocked to tell) or `"unknown"`.
     pub state: String,
     /// Why the account needs a login, when it does.
     pub reason: Option<String>,

@@ -85,42 +85,34 @@ pub async fn logout(
     })
 }
 
-pub fn status(state: &State) -> Result<Response, Failure> {
+pub async fn status(state: &State) -> Result<Response, Failure> {
     let config = state.config()?;
     let now = now_unix();
-    let accounts = config
-        .accounts
-        .iter()
-        .map(|(name, a)| {
-            let reason = state.needs_login(name);
-            AccountStatus {
-                name: name.clone(),
-                issuer: a.issuer.clone(),
-                client_id: a.client_id.clone(),
-                default: config.default_account.as_deref() == Some(name.as_str())
-                    || (config.default_account.is_none() && config.accounts.len() == 1),
-                scopes: a.scopes.clone(),
-                audience_param: a.audience_param,
-                state: if reason.is_some() {
-                    "needs login"
-                } else {
-                    "ok"
-                }
-                .to_string(),
-                reason,
-                cached: state
-                    .cache
-                    .describe(name, now)
-                    .into_iter()
-                    .map(|(k, expires_at)| CachedTokenStatus {
-                        scopes: k.scopes,
-                        audiences: k.audiences,
-                        expires_at,
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
+    let mut accounts = Vec::with_capacity(config.accounts.len());
+    for (name, a) in &config.accounts {
+        let (login_state, reason) = login_state(state, name).await;
+        accounts.push(AccountStatus {
+            name: name.clone(),
+            issuer: a.issuer.clone(),
+            client_id: a.client_id.clone(),
+            default: config.default_account.as_deref() == Some(name.as_str())
+                || (config.default_account.is_none() && config.accounts.len() == 1),
+            scopes: a.scopes.clone(),
+            audience_param: a.audience_param,
+            state: login_state.to_string(),
+            reason,
+            cached: state
+                .cache
+                .describe(name, now)
+                .into_iter()
+                .map(|(k, expires_at)| CachedTokenStatus {
+                    scopes: k.scopes,
+                    audiences: k.audiences,
+                    expires_at,
+                })
+                .collect(),
+        });
+    }
     Ok(Response::Status(StatusReport {
         agent: state.info.clone(),
         store: StoreStatus {
@@ -131,6 +123,35 @@ pub fn status(state: &State) -> Result<Response, Failure> {
         },
         accounts,
     }))
+}
+
+/// Whether an account can get tokens: "ok", "needs login" (and why) or "locked".
+async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>) {
+    if let Some(reason) = state.needs_login(name) {
+        return ("needs login", Some(reason));
+    }
+    let acct_state = state.account(name);
+    // A refresh in progress holds the slot: the account was fine a moment ago.
+    let Ok(mut slot) = acct_state.refresh.try_lock() else {
+        return ("ok", None);
+    };
+    if matches!(*slot, RefreshSlot::Unknown) {
+        if state.store.is_locked() {
+            return (
+                "locked",
+                Some("the store is locked; run `tok unlock`".to_string()),
+            );
+        }
+        *slot = match state.store_load(refresh_key(name)).await {
+            Ok(Some(s)) => RefreshSlot::Present(RefreshToken::new(s.expose_secret())),
+            Ok(None) => RefreshSlot::Missing,
+            Err(f) => return ("unknown", Some(f.message)),
+        };
+    }
+    match &*slot {
+        RefreshSlot::Missing => ("needs login", Some("not logged in".to_string())),
+        _ => ("ok", None),
+    }
 }
 
 pub async fn unlock(state: &Arc<State>, passphrase: Passphrase) -> Result<Response, Failure> {

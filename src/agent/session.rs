@@ -97,7 +97,7 @@ async fn handle(state: &Arc<State>, request: Request) -> Response {
             keep_remote,
             forget,
         } => accounts::logout(state, account, keep_remote, forget).await,
-        Request::Status => accounts::status(state),
+        Request::Status => accounts::status(state).await,
         Request::Unlock { passphrase } => accounts::unlock(state, passphrase).await,
         Request::Lock => accounts::lock(state).await,
         Request::Stop => {

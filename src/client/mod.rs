@@ -28,6 +28,7 @@ impl Connection {
     /// Connects without starting anything.
     pub fn connect(socket: &Path) -> std::io::Result<Self> {
         let stream = UnixStream::connect(socket)?;
+        check_peer_is_us(&stream, socket)?;
         // A wedged agent must not hang a batch job forever; provider calls time out well
         // before this.
         stream.set_read_timeout(Some(REPLY_TIMEOUT))?;
@@ -88,6 +89,44 @@ impl Connection {
             reason,
         }
     }
+}
+
+/// The agent must run as our own user: another user's process listening on a path we were
+/// pointed at (a hijacked `TOK_SOCKET`, a stale forwarded socket) must never receive a
+/// passphrase nor hand us tokens.
+fn check_peer_is_us(stream: &UnixStream, socket: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cred`, a valid ucred.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let me = crate::dirs::euid();
+    if cred.uid != me {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "the process listening on {} runs as uid {}, not as you (uid {me}); refusing to talk to it",
+                socket.display(),
+                cred.uid
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Turns an agent's error answer into a typed error.

@@ -282,3 +282,47 @@ fn every_stop_signal_removes_the_socket_and_core_dumps_are_off() {
         );
     }
 }
+
+#[test]
+fn the_client_refuses_an_agent_of_another_user() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to run a listener as another uid (setpriv)");
+        return;
+    }
+    let env = TestEnv::new();
+    let dir = env.path().join("fake");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sock = dir.join("agent.sock");
+    // Another user's process listening where TOK_SOCKET points.
+    let mut listener = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+            "socat",
+        ])
+        .arg(format!("UNIX-LISTEN:{},mode=777", sock.display()))
+        .arg("EXEC:cat")
+        .spawn()
+        .expect("setpriv socat");
+    for _ in 0..100 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = env
+        .command(&["get"])
+        .env("TOK_SOCKET", &sock)
+        .env("TOK_NO_AUTOSTART", "1")
+        .output()
+        .unwrap();
+    let _ = listener.kill();
+    let _ = listener.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("not as you"), "{stderr}");
+}

@@ -362,3 +362,15 @@ fn a_closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn status_tells_a_forgotten_login_after_an_agent_restart() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    env.login_cms(&provider);
+    // The memory store forgets everything with the agent; the account settings stay.
+    env.stop_agent();
+    let status = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(status["accounts"][0]["state"], "needs login", "{status}");
+    assert_eq!(status["accounts"][0]["reason"], "not logged in", "{status}");
+}
