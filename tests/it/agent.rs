@@ -1,7 +1,7 @@
 //! The agent as a process: autostart, one agent per user, socket hygiene, peer checks,
 //! framing robustness, signals.
 
-use crate::common::{Provider, TestEnv};
+use crate::common::{wait_until, Provider, TestEnv};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -237,12 +237,7 @@ while True:
         .output()
         .expect("python3");
     let old_pid: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-    for _ in 0..200 {
-        if env.socket().exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| env.socket().exists());
     let out = env.run(&["status", "--json"]).ok();
     assert!(out.stderr.contains("restarting"), "{out}");
     // SAFETY: probing (signal 0) the process this test started.
@@ -308,12 +303,7 @@ fn the_client_refuses_an_agent_of_another_user() {
         .arg("EXEC:cat")
         .spawn()
         .expect("setpriv socat");
-    for _ in 0..100 {
-        if sock.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(|| sock.exists());
     let out = env
         .command(&["get"])
         .env("TOK_SOCKET", &sock)

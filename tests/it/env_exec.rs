@@ -251,12 +251,7 @@ fn a_forwarded_socket_reaches_the_agent() {
         .arg(format!("UNIX-CONNECT:{}", env.socket().display()))
         .spawn()
         .unwrap();
-    for _ in 0..100 {
-        if bridge.exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::common::wait_until(|| bridge.exists());
     let out = env
         .command(&["get", "--scope", "storage.read:/fwd"])
         .env("TOK_SOCKET", &bridge)

@@ -299,6 +299,18 @@ pub fn wait_with_timeout(mut child: Child, timeout: Duration) -> Output {
     }
 }
 
+/// Waits up to 4 s for `done()` to hold; returns whether it did.
+pub fn wait_until(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
 /// Decodes a JWT's claims (tests only: no signature check).
 pub fn jwt_claims(token: &str) -> serde_json::Value {
     use base64::Engine;
