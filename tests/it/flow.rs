@@ -374,3 +374,58 @@ fn status_tells_a_forgotten_login_after_an_agent_restart() {
     assert_eq!(status["accounts"][0]["state"], "needs login", "{status}");
     assert_eq!(status["accounts"][0]["reason"], "not logged in", "{status}");
 }
+
+#[test]
+fn on_a_terminal_login_draws_a_qr_code_and_a_countdown() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    // `script` gives tok a pseudo-terminal, as a user's shell would.
+    let tok = crate::common::tok_bin();
+    let cmdline = format!("{} login cms --issuer {}", tok.display(), provider.issuer);
+    let mut child = env
+        .program("script")
+        .args(["-qfec", &cmdline, "/dev/null"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        let mut stdout = stdout;
+        let mut sent = false;
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&all).into_owned();
+            if !sent && text.contains("waiting for approval") {
+                if let Some(code) = text
+                    .lines()
+                    .find_map(|l| l.trim().strip_prefix("and enter the code: "))
+                {
+                    let _ = tx.send(code.trim().to_string());
+                    sent = true;
+                }
+            }
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    let code = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("a user code and a countdown on the terminal");
+    provider.approve(&code, false);
+    let status = child.wait().unwrap();
+    let screen = reader.join().unwrap();
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains('\u{2580}') || screen.contains('\u{2584}') || screen.contains('\u{2588}'),
+        "a QR code drawn with block characters\n{screen}"
+    );
+    assert!(screen.contains("left (Ctrl-C to cancel)"), "{screen}");
+    assert!(screen.contains("logged in as account `cms`"), "{screen}");
+}
