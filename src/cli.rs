@@ -16,7 +16,8 @@ Environment:
 
 Exit codes:
   0 success, 1 error, 2 usage, 3 login needed, 4 provider unavailable,
-  5 refused by the provider, 6 agent unreachable, 7 store locked, 130 interrupted";
+  5 refused by the provider, 6 agent unreachable, 7 store locked, 130 interrupted;
+  `tok exec` exits with its command's code (128+N when killed by signal N)";
 
 /// tok: OAuth2/OIDC access tokens for the grid, served by a per-user agent.
 ///
