@@ -1,0 +1,161 @@
+//! Provider I/O and nothing else: discovery, dynamic registration, the device flow, refresh,
+//! revocation. Provider errors are classified here so the agent can tell "log in again" from
+//! "try again later" — and no response body, which may hold a token, ever reaches an error.
+
+mod device;
+mod discovery;
+mod tokens;
+
+pub use device::{device_authorize, device_poll};
+pub use discovery::{discover, http_client, register, Metadata, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+pub use tokens::{jwt_expiry, refresh, revoke};
+
+use crate::secret::{AccessToken, ClientSecret, RefreshToken};
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{AuthType, ClientId, RequestTokenError, TokenResponse, TokenUrl};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OauthError {
+    /// The refresh token (or device code) is no longer accepted: a new login is needed.
+    #[error("the provider rejected the refresh token (invalid_grant{})", desc(.0))]
+    InvalidGrant(Option<String>),
+    /// The client registration is gone or wrong: a new login (re-registration) is needed.
+    #[error("the provider does not accept this client ({code}{})", desc(.description))]
+    InvalidClient {
+        code: String,
+        description: Option<String>,
+    },
+    /// The provider refused this request (scope, audience, …); retrying will not help.
+    #[error("the provider refused the request ({code}{})", desc(.description))]
+    Refused {
+        code: String,
+        description: Option<String>,
+    },
+    #[error("the login was denied at the provider")]
+    AccessDenied,
+    #[error("the device code expired before the login was approved")]
+    Expired,
+    /// Network trouble, timeouts, 5xx or garbage: nothing is lost, try again later.
+    #[error("{0}")]
+    Transient(String),
+    /// Provider metadata or settings that cannot work.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// An error and its causes on one line ("client error: … : operation timed out").
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = cause.source();
+    }
+    s
+}
+
+pub(crate) fn desc(d: &Option<String>) -> String {
+    d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+/// What a token endpoint gave us.
+#[derive(Debug)]
+pub struct TokenSet {
+    pub access_token: AccessToken,
+    pub refresh_token: Option<RefreshToken>,
+    pub expires_in: Option<Duration>,
+    pub scopes: Option<Vec<String>>,
+}
+
+/// The OAuth2 client identity tok uses at a provider.
+#[derive(Debug, Clone)]
+pub struct ClientCreds {
+    pub client_id: String,
+    pub client_secret: Option<ClientSecret>,
+}
+
+pub(crate) fn base_client(md: &Metadata, creds: &ClientCreds) -> BasicClient {
+    let mut client = BasicClient::new(ClientId::new(creds.client_id.clone()));
+    if let Some(secret) = &creds.client_secret {
+        client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
+        let methods = &md.token_endpoint_auth_methods_supported;
+        if !methods.is_empty()
+            && !methods.iter().any(|m| m == "client_secret_basic")
+            && methods.iter().any(|m| m == "client_secret_post")
+        {
+            client = client.set_auth_type(AuthType::RequestBody);
+        }
+    }
+    client
+}
+
+pub(crate) fn token_url(md: &Metadata) -> Result<TokenUrl, OauthError> {
+    TokenUrl::new(md.token_endpoint.clone())
+        .map_err(|e| OauthError::Config(format!("bad token endpoint {}: {e}", md.token_endpoint)))
+}
+
+pub(crate) fn token_set(tokens: &oauth2::basic::BasicTokenResponse) -> TokenSet {
+    TokenSet {
+        access_token: AccessToken::new(tokens.access_token().secret().as_str()),
+        refresh_token: tokens
+            .refresh_token()
+            .map(|t| RefreshToken::new(t.secret().as_str())),
+        expires_in: tokens.expires_in(),
+        scopes: tokens
+            .scopes()
+            .map(|s| s.iter().map(|s| s.to_string()).collect()),
+    }
+}
+
+pub(crate) fn basic_error(
+    code: &BasicErrorResponseType,
+    description: Option<String>,
+) -> OauthError {
+    match code {
+        BasicErrorResponseType::InvalidGrant => OauthError::InvalidGrant(description),
+        BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
+            OauthError::InvalidClient {
+                code: code.to_string(),
+                description,
+            }
+        }
+        BasicErrorResponseType::InvalidRequest
+        | BasicErrorResponseType::InvalidScope
+        | BasicErrorResponseType::UnsupportedGrantType => OauthError::Refused {
+            code: code.to_string(),
+            description,
+        },
+        BasicErrorResponseType::Extension(ext) if ext == "invalid_target" => OauthError::Refused {
+            code: ext.clone(),
+            description,
+        },
+        // server_error, temporarily_unavailable and unknown codes: the provider's trouble.
+        BasicErrorResponseType::Extension(ext) => {
+            OauthError::Transient(format!("the provider reported {ext}{}", desc(&description)))
+        }
+    }
+}
+
+pub(crate) fn classify<RE: std::error::Error>(
+    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
+    what: &str,
+) -> OauthError {
+    match e {
+        RequestTokenError::ServerResponse(r) => {
+            basic_error(r.error(), r.error_description().cloned())
+        }
+        RequestTokenError::Request(e) => {
+            OauthError::Transient(format!("{what} failed: {}", chain(&e)))
+        }
+        // The body is deliberately dropped: a half-valid token response would hold a token.
+        RequestTokenError::Parse(..) => {
+            OauthError::Transient(format!("{what}: the provider sent an unreadable response"))
+        }
+        RequestTokenError::Other(m) => OauthError::Transient(format!("{what}: {m}")),
+    }
+}
