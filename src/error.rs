@@ -33,7 +33,7 @@ pub enum Error {
     Usage(String),
     #[error("interrupted")]
     Interrupted,
-    #[error("lost the connection to the agent at {socket}: {reason}")]
+    #[error("lost the connection to the agent at {socket}: {reason} (see agent.log beside the socket; `tok agent stop` restarts it on the next command)")]
     Connection { socket: PathBuf, reason: String },
 }
 

@@ -39,8 +39,16 @@ fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, WireError> {
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
-    // serde_json's error names the position and expectation, never the input itself.
-    serde_json::from_slice(body).map_err(|e| WireError::Malformed(e.to_string()))
+    // serde_json's own message can quote the offending value ("invalid type: string \"…\""),
+    // which may be a token or a passphrase: report only the kind of error and where.
+    serde_json::from_slice(body).map_err(|e| {
+        WireError::Malformed(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
 }
 
 fn check_len(header: [u8; 4]) -> Result<usize, WireError> {
@@ -135,6 +143,15 @@ mod tests {
         let err = read_frame::<Envelope>(&mut buf.as_slice()).unwrap_err();
         assert!(matches!(err, WireError::Malformed(_)));
         assert!(!err.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_not_echoed() {
+        let body = br#"{"version":"SECRET-TOKEN","request":{"type":"ping"}}"#;
+        let mut buf = (body.len() as u32).to_be_bytes().to_vec();
+        buf.extend_from_slice(body);
+        let err = read_frame::<Envelope>(&mut buf.as_slice()).unwrap_err();
+        assert!(!err.to_string().contains("SECRET"), "{err}");
     }
 
     #[test]

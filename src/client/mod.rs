@@ -77,10 +77,7 @@ impl Connection {
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                format!(
-                    "no answer within {}s; see the agent log beside the socket, or restart it with `tok agent stop`",
-                    REPLY_TIMEOUT.as_secs()
-                )
+                format!("no answer within {}s", REPLY_TIMEOUT.as_secs())
             }
             _ => e.to_string(),
         };
