@@ -12,6 +12,14 @@ use serde::{Deserialize, Serialize};
 /// The wire version. Bump on any incompatible change to the types below.
 pub const PROTOCOL_VERSION: u32 = 1;
 
+/// Now, in the unit every `expires_at` on the wire uses: seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 /// What the client sends: the version it speaks and one request.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope {

@@ -1,7 +1,6 @@
 //! Account-level operations other than token serving: logout, status, lock and unlock.
 
 use super::state::{client_secret_key, refresh_key, Failure, RefreshSlot, State};
-use super::tokens::now_unix;
 use crate::oauth::{self, OauthError};
 use crate::protocol::{
     AccountStatus, CachedTokenStatus, ErrorKind, Response, StatusReport, StoreStatus,
@@ -87,7 +86,7 @@ pub async fn logout(
 
 pub async fn status(state: &State) -> Result<Response, Failure> {
     let config = state.config()?;
-    let now = now_unix();
+    let now = crate::protocol::unix_now();
     let mut accounts = Vec::with_capacity(config.accounts.len());
     for (name, a) in &config.accounts {
         let (login_state, reason) = login_state(state, name).await;

@@ -5,7 +5,6 @@
 
 use super::cache::{CacheKey, CachedToken};
 use super::state::{client_secret_key, provider_failure, refresh_key, Failure, RefreshSlot, State};
-use super::tokens::now_unix;
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::oauth::{self, ClientCreds, OauthError};
 use crate::protocol::{DeviceCodePrompt, ErrorKind, LoginRequest, Response};
@@ -177,7 +176,7 @@ where
     })?;
     state.set_needs_login(&name, None);
     state.cache.remove_account(&name);
-    let now = now_unix();
+    let now = crate::protocol::unix_now();
     let expires_at = tokens
         .expires_in
         .map(|d| now + d.as_secs())

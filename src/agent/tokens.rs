@@ -4,19 +4,12 @@
 use super::cache::{CacheKey, CachedToken};
 use super::state::{provider_failure, refresh_key, Failure, RefreshSlot, State};
 use crate::oauth::{self, OauthError};
-use crate::protocol::{ErrorKind, TokenGrant, TokenRequest};
+use crate::protocol::{unix_now, ErrorKind, TokenGrant, TokenRequest};
 use crate::secret::RefreshToken;
 use secrecy::ExposeSecret;
 
 /// Assumed lifetime when the provider says nothing and the token is not a JWT.
 const FALLBACK_LIFETIME_SECS: u64 = 300;
-
-pub fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, Failure> {
     let config = state.config()?;
@@ -47,7 +40,7 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         account: key.account.clone(),
         issuer: account.issuer.clone(),
     };
-    if let Some(hit) = state.cache.get(&key, now_unix(), min_valid) {
+    if let Some(hit) = state.cache.get(&key, unix_now(), min_valid) {
         tracing::debug!(account = %name, "token served from cache");
         return Ok(grant(hit, &key));
     }
@@ -55,7 +48,7 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     let acct_state = state.account(&name);
     let mut slot = acct_state.refresh.lock().await;
     // Someone may have refreshed this very key while we waited.
-    if let Some(hit) = state.cache.get(&key, now_unix(), min_valid) {
+    if let Some(hit) = state.cache.get(&key, unix_now(), min_valid) {
         return Ok(grant(hit, &key));
     }
     if let Some(reason) = state.needs_login(&name) {
@@ -134,7 +127,7 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     }
     drop(slot);
 
-    let now = now_unix();
+    let now = unix_now();
     let expires_at = match tokens.expires_in {
         Some(d) => now + d.as_secs(),
         None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),

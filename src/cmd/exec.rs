@@ -8,7 +8,7 @@
 use super::get::{fetch, token_request};
 use crate::cli::ExecArgs;
 use crate::error::Error;
-use crate::protocol::TokenGrant;
+use crate::protocol::{unix_now, TokenGrant};
 use crate::tokenfile;
 use anyhow::{Context, Result};
 use std::os::unix::process::ExitStatusExt;
@@ -83,7 +83,7 @@ pub fn run(args: ExecArgs) -> Result<std::process::ExitCode> {
                 next_try = renew_in(&current, margin).max(Duration::from_millis(500));
             }
             Err(e) => {
-                let left = current.expires_at.saturating_sub(now_unix());
+                let left = current.expires_at.saturating_sub(unix_now());
                 eprintln!(
                     "tok exec: renewing the token failed: {e:#}; retrying in {}s (the current token is valid for {left}s more)",
                     retry_delay.as_secs()
@@ -105,17 +105,13 @@ pub fn run(args: ExecArgs) -> Result<std::process::ExitCode> {
 /// max(60 s, 10 % of the lifetime), but never more than half the lifetime, so that even very
 /// short-lived tokens are renewed before they expire.
 fn default_margin(grant: &TokenGrant) -> u64 {
-    let lifetime = grant.expires_at.saturating_sub(now_unix()).max(1);
+    let lifetime = grant.expires_at.saturating_sub(unix_now()).max(1);
     (MIN_MARGIN_SECS.max(lifetime / 10)).min(lifetime / 2)
 }
 
 fn renew_in(grant: &TokenGrant, margin: u64) -> Duration {
-    let left = grant.expires_at.saturating_sub(now_unix());
+    let left = grant.expires_at.saturating_sub(unix_now());
     Duration::from_secs(left.saturating_sub(margin))
-}
-
-fn now_unix() -> u64 {
-    super::now_unix()
 }
 
 struct RemoveOnDrop(Option<PathBuf>);

@@ -1,6 +1,6 @@
 //! `tok status` / `tok list`: what the agent knows, never a token value.
 
-use super::{now_unix, print_stdout, request, rfc3339, unexpected};
+use super::{print_stdout, request, rfc3339, unexpected};
 use crate::cli::StatusArgs;
 use crate::protocol::{Request, Response, StatusReport};
 use anyhow::Result;
@@ -47,7 +47,7 @@ fn render(report: &StatusReport) -> String {
     if report.accounts.is_empty() {
         let _ = writeln!(s, "no accounts; run `tok login NAME --issuer URL`");
     }
-    let now = now_unix();
+    let now = crate::protocol::unix_now();
     for acct in &report.accounts {
         let _ = writeln!(
             s,
