@@ -16,26 +16,14 @@ fn agent_pid(env: &TestEnv) -> u64 {
 #[test]
 fn ten_concurrent_first_commands_start_exactly_one_agent() {
     let env = TestEnv::new();
-    let children: Vec<_> = (0..10)
-        .map(|_| {
-            env.command(&["status", "--json"])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+    let pids: std::collections::HashSet<u64> = env
+        .run_concurrently(10, &["status", "--json"])
+        .iter()
+        .map(|out| {
+            let v: serde_json::Value = serde_json::from_str(out).unwrap();
+            v["agent"]["pid"].as_u64().unwrap()
         })
         .collect();
-    let mut pids = std::collections::HashSet::new();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        pids.insert(v["agent"]["pid"].as_u64().unwrap());
-    }
     assert_eq!(pids.len(), 1, "one agent for everyone: {pids:?}");
 }
 

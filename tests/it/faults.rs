@@ -76,31 +76,19 @@ fn fifty_concurrent_identical_gets_make_one_refresh() {
     // A slow provider makes sure the requests overlap.
     provider.fault("slow", 1000);
     let before = provider.refreshes();
-    let children: Vec<_> = (0..50)
-        .map(|_| {
-            env.command(&[
+    let tokens: std::collections::HashSet<String> = env
+        .run_concurrently(
+            50,
+            &[
                 "get",
                 "--scope",
                 "storage.read:/many",
                 "--aud",
                 "https://se.example.org",
-            ])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-        })
+            ],
+        )
+        .into_iter()
         .collect();
-    let mut tokens = std::collections::HashSet::new();
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        tokens.insert(String::from_utf8(out.stdout).unwrap());
-    }
     assert_eq!(provider.refreshes(), before + 1);
     assert_eq!(tokens.len(), 1);
 }

@@ -170,6 +170,30 @@ impl TestEnv {
         Out::from_output(format!("tok {}", args.join(" ")), out)
     }
 
+    /// Starts `n` copies of `tok ARGS` at once and returns each one's stdout once all succeeded.
+    #[track_caller]
+    pub fn run_concurrently(&self, n: usize, args: &[&str]) -> Vec<String> {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                self.command(args)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn tok")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| {
+                let out = Out::from_output(
+                    format!("tok {}", args.join(" ")),
+                    c.wait_with_output().unwrap(),
+                );
+                out.ok().stdout
+            })
+            .collect()
+    }
+
     /// `tok get …` and its token.
     #[track_caller]
     pub fn token(&self, args: &[&str]) -> String {
