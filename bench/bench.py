@@ -955,12 +955,14 @@ def machine_line(tok_bin):
     commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "src", "Cargo.toml",
-                            "Cargo.lock"], capture_output=True, text=True).stdout.strip()
+                            "Cargo.lock", ".cargo"], capture_output=True, text=True).stdout.strip()
     oa = subprocess.run(["oidc-agent", "--version"], capture_output=True, text=True).stdout.strip()
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     load = open("/proc/loadavg").read().split()[0]
+    with open(tok_bin, "rb") as f:  # a dynamically linked ELF names its loader near the start
+        linkage = "dynamically linked" if b"/ld-linux" in f.read(4096) else "static"
     return (f"load average {load} at start; {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, tok {commit}"
-            f"{' (+ uncommitted src changes)' if dirty else ''}, {oa.splitlines()[0] if oa else 'oidc-agent ?'}, "
+            f"{' (+ uncommitted src changes)' if dirty else ''} ({linkage}), {oa.splitlines()[0] if oa else 'oidc-agent ?'}, "
             f"node {node}, {time.strftime('%Y-%m-%d %H:%M %Z')}")
 
 

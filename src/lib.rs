@@ -5,6 +5,7 @@
 //! refresh tokens in a [`store`]. Nothing below reaches back up.
 
 pub mod agent;
+pub mod args;
 pub mod cli;
 pub mod client;
 pub mod cmd;

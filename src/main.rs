@@ -1,17 +1,39 @@
 //! The `tok` binary: parse, run, report the error chain once, exit with a documented code.
+//!
+//! It starts without Rust's runtime set-up (`no_main`): every job runs `tok get`, and that
+//! set-up (reading /proc/self/maps to word a stack-overflow message, mapping an alternate
+//! signal stack) costs a process about a tenth of a `/bin/true` (BENCHMARKS.md). The parts of
+//! it that matter to tok are done here.
+#![cfg_attr(not(test), no_main)]
+// Under `cargo test` the harness brings its own `main`; the logic here is tested through the
+// binary by tests/it.
+#![cfg_attr(test, allow(dead_code, unused_imports))]
 
-use clap::Parser;
-use std::process::ExitCode;
+use std::ffi::{c_char, c_int};
 use tok::error::{exit, Error};
 
-fn main() -> ExitCode {
-    let cli = tok::cli::Cli::parse();
+/// Rust's exit code for a panic that reaches `main`.
+const PANICKED: u8 = 101;
+
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+    prepare_process();
+    let code = std::panic::catch_unwind(run).unwrap_or(PANICKED);
+    // No runtime to flush stdout on the way out.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    c_int::from(code)
+}
+
+fn run() -> u8 {
+    // `std::env::args_os` works without the runtime: glibc hands argv to std's initialiser.
+    let cli = tok::args::parse();
     match tok::cmd::run_exit(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
                 // The reader went away (e.g. `tok get | head -c0`): not our failure.
-                return ExitCode::from(exit::OK);
+                return exit::OK;
             }
             let code = err
                 .chain()
@@ -27,8 +49,27 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("{message}");
-            ExitCode::from(code)
+            code
         }
+    }
+}
+
+/// What Rust's runtime would have done before `main` and tok relies on.
+fn prepare_process() {
+    // SAFETY: fcntl, open and signal on plain integers; no memory is shared.
+    unsafe {
+        // A closed 0, 1 or 2 would be taken by the next file or socket opened, and a token
+        // printed to "stdout" would land in it: point any closed one at /dev/null.
+        for fd in 0..=2 {
+            if libc::fcntl(fd, libc::F_GETFD) == -1
+                && libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) == -1
+            {
+                libc::abort();
+            }
+        }
+        // A reader that goes away gets EPIPE handled above rather than killing us;
+        // std still resets SIGPIPE to the default in the commands we start.
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
 }
 

@@ -148,18 +148,26 @@ fn harden() {
 /// `TOK_LOG` sets tok's own level; dependencies stay at `info` or quieter so that no HTTP
 /// library ever logs a request body, whatever level the user picks.
 fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let level = std::env::var("TOK_LOG").unwrap_or_else(|_| "info".into());
-    let directive = match level.as_str() {
-        "trace" | "debug" => format!("info,tok={level}"),
-        "info" | "warn" | "error" | "off" => format!("{level},tok={level}"),
-        _ => "info".to_string(),
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+    let level = match std::env::var("TOK_LOG").as_deref() {
+        Ok("trace") => LevelFilter::TRACE,
+        Ok("debug") => LevelFilter::DEBUG,
+        Ok("warn") => LevelFilter::WARN,
+        Ok("error") => LevelFilter::ERROR,
+        Ok("off") => LevelFilter::OFF,
+        _ => LevelFilter::INFO,
     };
-    let filter = EnvFilter::try_new(directive).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    let filter = Targets::new()
+        .with_default(level.min(LevelFilter::INFO))
+        .with_target("tok", level);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(filter)
         .init();
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 const MIN_MARGIN_SECS: u64 = 60;
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
-pub fn run(args: ExecArgs) -> Result<std::process::ExitCode> {
+pub fn run(args: ExecArgs) -> Result<u8> {
     let mut request = token_request(&args.select)?;
     let explicit_margin = request.min_valid_secs;
     let grant = fetch(&request)?;
@@ -99,7 +99,7 @@ pub fn run(args: ExecArgs) -> Result<std::process::ExitCode> {
         (None, Some(sig)) => 128 + sig,
         _ => 1,
     };
-    Ok(std::process::ExitCode::from(code.clamp(0, 255) as u8))
+    Ok(code.clamp(0, 255) as u8)
 }
 
 /// max(60 s, 10 % of the lifetime), but never more than half the lifetime, so that even very

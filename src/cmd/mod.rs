@@ -19,10 +19,10 @@ use std::io::Write;
 
 /// Runs a command and returns the process exit code on success (`tok exec` passes on its
 /// child's; everything else exits 0).
-pub fn run_exit(cli: Cli) -> Result<std::process::ExitCode> {
+pub fn run_exit(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Exec(args) => exec::run(args),
-        command => run(Cli { command }).map(|()| std::process::ExitCode::SUCCESS),
+        command => run(Cli { command }).map(|()| crate::error::exit::OK),
     }
 }
 

@@ -338,7 +338,7 @@ fn kernel_keyring_store_survives_an_agent_restart() {
 }
 
 #[test]
-fn a_closed_stdout_is_not_an_error() {
+fn a_closed_or_missing_stdout_is_not_an_error() {
     let provider = Provider::start();
     let env = TestEnv::new();
     env.login_cms(&provider);
@@ -358,6 +358,19 @@ fn a_closed_stdout_is_not_an_error() {
     );
     assert!(
         out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Started with no stdout at all: the agent's socket must not become descriptor 1 (tok
+    // starts without Rust's runtime, which would otherwise have seen to it).
+    let out = env
+        .program("sh")
+        .args(["-c", "tok get >&-"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
