@@ -35,7 +35,14 @@ pub fn run_foreground(store_choice: StoreKind) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(store_choice))
+    // Serve from a worker, not from this thread: a connection accepted on a worker is answered
+    // on that same worker, with no hand-off that must wake another thread (on an idle VM each
+    // such wake-up costs more than the whole answer).
+    runtime.block_on(async {
+        tokio::spawn(serve(store_choice))
+            .await
+            .context("the agent's main task panicked")?
+    })
 }
 
 async fn serve(store_choice: StoreKind) -> Result<()> {
