@@ -1,7 +1,7 @@
 //! Reads the command line. `tok get` and `tok env` run in every job, so they are parsed against
-//! their own subcommand alone: building the whole CLI costs a job more than its round trip to
-//! the agent (BENCHMARKS.md). Help, errors and every other command go through the full parser,
-//! so what a user sees is the same either way.
+//! their own subcommand alone: building every subcommand's arguments first was a good part of
+//! a job's start-up (BENCHMARKS.md). Help, errors and every other command go through the full
+//! parser, so what a user sees is the same either way.
 
 use crate::cli::{Cli, Command, EnvArgs, GetArgs};
 use clap::{Args, FromArgMatches, Parser};
@@ -9,14 +9,8 @@ use std::ffi::OsString;
 
 /// Parses this process's arguments; prints help or a usage error and exits as clap does.
 pub fn parse() -> Cli {
-    parse_from(std::env::args_os().collect())
-}
-
-pub fn parse_from(args: Vec<OsString>) -> Cli {
-    match hot_command(&args) {
-        Some(cli) => cli,
-        None => Cli::parse_from(args),
-    }
+    let args: Vec<OsString> = std::env::args_os().collect();
+    hot_command(&args).unwrap_or_else(|| Cli::parse_from(args))
 }
 
 /// `tok get …` or `tok env …` parsed by its own subcommand's definition from `cli.rs`; `None`

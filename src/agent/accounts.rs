@@ -25,7 +25,7 @@ pub async fn logout(
     let acct_state = state.account(&name);
     let mut slot = acct_state.refresh.lock().await;
     let refresh_token = match &*slot {
-        RefreshSlot::Present(t) => Some(t.clone()),
+        RefreshSlot::Present(t) | RefreshSlot::Unstored(t) => Some(t.clone()),
         RefreshSlot::Missing => None,
         RefreshSlot::Unknown => state
             .store_load(refresh_key(&name))
@@ -149,6 +149,10 @@ async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>
     }
     match &*slot {
         RefreshSlot::Missing => ("needs login", Some("not logged in".to_string())),
+        RefreshSlot::Unstored(_) => (
+            "not stored",
+            Some("the provider rotated the refresh token and the store refused the new one; it is in the agent's memory only: fix the store (e.g. `tok unlock`), then `tok get` stores it".to_string()),
+        ),
         _ => ("ok", None),
     }
 }

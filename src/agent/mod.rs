@@ -118,6 +118,7 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
         drop(l);
         let _ = std::fs::remove_file(&socket);
     }
+    state.store_unstored().await;
     state.cache.clear();
     tracing::info!("agent stopped");
     Ok(())

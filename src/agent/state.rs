@@ -53,6 +53,10 @@ pub enum RefreshSlot {
     /// The store has none: the account needs a login.
     Missing,
     Present(RefreshToken),
+    /// Rotated by the provider but refused by the store, so this is the only valid copy. It is
+    /// stored before the account's next refresh (which waits for that rather than rotate
+    /// further), kept through `tok lock`, and tried once more when the agent stops.
+    Unstored(RefreshToken),
 }
 
 /// Per-account state. The mutex serialises every use of the refresh token, which makes
@@ -187,12 +191,62 @@ impl State {
             .expect("needs_login lock") = reason;
     }
 
-    /// Forgets every in-memory refresh token (after `tok lock`).
+    /// Forgets every in-memory refresh token the store also holds (after `tok lock`).
     pub fn forget_refresh_tokens(&self) {
         let accounts = self.accounts.lock().expect("accounts lock");
         for state in accounts.values() {
             if let Ok(mut slot) = state.refresh.try_lock() {
-                *slot = RefreshSlot::Unknown;
+                if !matches!(*slot, RefreshSlot::Unstored(_)) {
+                    *slot = RefreshSlot::Unknown;
+                }
+            }
+        }
+    }
+
+    /// Stores a refresh token the provider rotated. Until the store takes it, it stays in the
+    /// slot as `Unstored`, the only valid copy, and the error says so.
+    pub async fn store_rotated(
+        &self,
+        name: &str,
+        slot: &mut RefreshSlot,
+        token: RefreshToken,
+    ) -> Result<(), Failure> {
+        match self.store_save(refresh_key(name), token.expose()).await {
+            Ok(()) => {
+                tracing::info!(account = %name, "stored the rotated refresh token");
+                *slot = RefreshSlot::Present(token);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(account = %name, "cannot store the rotated refresh token: {}", e.message);
+                *slot = RefreshSlot::Unstored(token);
+                Err(Failure::new(
+                    e.kind,
+                    format!(
+                        "the provider rotated the refresh token of `{name}` and the store refused the new one ({}); the agent holds it in memory and stores it before anything else uses it: fix the store, then retry (stopping the agent before that loses this login)",
+                        e.message
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Last try for rotated refresh tokens the store refused, as the agent stops.
+    pub async fn store_unstored(&self) {
+        let accounts: Vec<(String, Arc<AccountState>)> = {
+            let accounts = self.accounts.lock().expect("accounts lock");
+            accounts
+                .iter()
+                .map(|(n, s)| (n.clone(), Arc::clone(s)))
+                .collect()
+        };
+        for (name, account) in accounts {
+            let mut slot = account.refresh.lock().await;
+            if let RefreshSlot::Unstored(token) = &*slot {
+                let token = token.clone();
+                if self.store_rotated(&name, &mut slot, token).await.is_err() {
+                    tracing::error!(account = %name, "the login is lost: its rotated refresh token could not be stored; run `tok login {name}`");
+                }
             }
         }
     }

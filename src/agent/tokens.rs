@@ -57,6 +57,12 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
             format!("account `{name}` needs a new login ({reason}); run `tok login {name}`"),
         ));
     }
+    if let RefreshSlot::Unstored(rotated) = &*slot {
+        // Store the only valid copy before using it: a failing store must not let the
+        // provider rotate it again and again while nothing is kept.
+        let rotated = rotated.clone();
+        state.store_rotated(&name, &mut slot, rotated).await?;
+    }
     if matches!(*slot, RefreshSlot::Unknown) {
         *slot = match state.store_load(refresh_key(&name)).await? {
             Some(s) => RefreshSlot::Present(RefreshToken::new(s.expose_secret())),
@@ -110,19 +116,7 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         if new_rt != refresh_token {
             // The rotated token must be durable before its access token is handed out: if we
             // crashed after answering but before storing, the login would be lost.
-            let saved = state.store_save(refresh_key(&name), new_rt.expose()).await;
-            *slot = RefreshSlot::Present(new_rt);
-            if let Err(e) = saved {
-                tracing::error!(account = %name, "cannot store the rotated refresh token: {}", e.message);
-                return Err(Failure::new(
-                    e.kind,
-                    format!(
-                        "the provider rotated the refresh token of `{name}` but it could not be stored ({}); it is kept in memory only — fix the store and retry",
-                        e.message
-                    ),
-                ));
-            }
-            tracing::info!(account = %name, "stored the rotated refresh token");
+            state.store_rotated(&name, &mut slot, new_rt).await?;
         }
     }
     drop(slot);

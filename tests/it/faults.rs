@@ -114,3 +114,57 @@ fn a_slow_refresh_does_not_block_cached_requests() {
     );
     let _ = slow.wait();
 }
+
+/// A store that refuses a rotated refresh token: the new token (the only valid one) stays in
+/// the agent, the account's next refresh stores it before anything else instead of rotating
+/// again, `tok status` says so, and once the store works the login is whole again, across an
+/// agent restart too.
+#[test]
+fn a_rotated_refresh_token_the_store_refuses_is_kept_and_stored_later() {
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    let pass = env.path().join("passphrase");
+    std::fs::write(&pass, "a passphrase for this test\n").unwrap();
+    env.set_env("TOK_STORE", "file");
+    env.set_env("TOK_PASSPHRASE_FILE", pass.to_str().unwrap());
+    env.run(&["unlock"]).ok();
+    env.login_cms(&provider);
+    provider.set_rotate(true);
+
+    // Break the store: its file becomes a directory, so replacing it fails (even for root).
+    let store = env.path().join("data/tok/secrets.enc");
+    let aside = env.path().join("secrets.enc.aside");
+    std::fs::rename(&store, &aside).unwrap();
+    std::fs::create_dir(&store).unwrap();
+    std::fs::write(store.join("in-the-way"), "").unwrap();
+
+    let before = provider.refreshes();
+    let out = env.run(&["get", "--scope", "storage.read:/r1"]).code(1);
+    assert!(out.stderr.contains("refused the new one"), "{out}");
+    assert!(out.stderr.contains("fix the store"), "{out}");
+    assert_eq!(provider.refreshes(), before + 1);
+    // Stored first, so no second rotation while the store is broken.
+    let out = env.run(&["get", "--scope", "storage.read:/r2"]).code(1);
+    assert!(out.stderr.contains("refused the new one"), "{out}");
+    assert_eq!(provider.refreshes(), before + 1);
+    let status = env.run(&["status", "--json"]).ok().json();
+    assert!(status.to_string().contains("not stored"), "{status:#}");
+    // `tok lock` keeps the only copy.
+    env.run(&["lock"]).ok();
+
+    std::fs::remove_dir_all(&store).unwrap();
+    std::fs::rename(&aside, &store).unwrap();
+    env.token(&["--scope", "storage.read:/r2"]);
+    assert_eq!(provider.refreshes(), before + 2);
+    let status = env.run(&["status", "--json"]).ok().json();
+    assert!(!status.to_string().contains("not stored"), "{status:#}");
+
+    // What the store holds now is the newest token: a fresh agent refreshes with it.
+    env.stop_agent();
+    env.token(&["--scope", "storage.read:/r3"]);
+    assert!(
+        !env.agent_log().contains("invalid_grant"),
+        "{}",
+        env.agent_log()
+    );
+}
