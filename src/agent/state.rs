@@ -148,9 +148,16 @@ impl State {
             }
         }
         change(&mut cell.config);
-        cell.config
-            .save(&self.config_path)
-            .map_err(|e| Failure::new(ErrorKind::Internal, e.to_string()))?;
+        // The save fsyncs, which a slow home file system can drag out: let the runtime move
+        // the other connections off this worker meanwhile.
+        let save = || cell.config.save(&self.config_path);
+        let saved = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(save)
+            }
+            _ => save(),
+        };
+        saved.map_err(|e| Failure::new(ErrorKind::Internal, e.to_string()))?;
         cell.mtime = mtime(&self.config_path);
         Ok(())
     }
