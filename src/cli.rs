@@ -40,6 +40,11 @@ pub enum Command {
     Env(EnvArgs),
     /// Run a command with a token file that is kept fresh while the command runs
     Exec(ExecArgs),
+    /// Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange)
+    /// that lets a long job renew its own tokens without an agent
+    Delegate(DelegateArgs),
+    /// Revoke a job credential at the provider (RFC 7009) and remove its file
+    Revoke(RevokeArgs),
     /// Print the shell integration snippet: eval "$(tok init bash)"
     Init(InitArgs),
     /// Show the agent, the store, accounts and cached tokens (never token values)
@@ -99,7 +104,8 @@ pub struct GetArgs {
     pub format: Format,
 }
 
-/// Which token: account, scopes, audiences, minimum lifetime (shared by get, env and exec).
+/// Which token: account or job credential, scopes, audiences, minimum lifetime (shared by get,
+/// env and exec).
 #[derive(Debug, Clone, Args)]
 pub struct TokenSelection {
     /// Account to use (default: the default account)
@@ -108,6 +114,11 @@ pub struct TokenSelection {
     /// Pick the account by its issuer URL
     #[arg(long, value_name = "URL")]
     pub issuer: Option<String>,
+    /// Renew from this job credential (from `tok delegate`) instead of asking the agent: no
+    /// socket, no agent, no store. Scopes and audiences default to the delegated ones and may
+    /// only narrow them
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["account", "issuer"])]
+    pub credential: Option<PathBuf>,
     /// Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope
     /// such as `storage.read` means the whole namespace and is sent as `storage.read:/`
     #[arg(long = "scope", short = 's', value_name = "SCOPE")]
@@ -153,6 +164,36 @@ pub struct ExecArgs {
     /// The command and its arguments (after `--`)
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct DelegateArgs {
+    /// Account to delegate from (default: the default account)
+    #[arg(long, short = 'a', value_name = "NAME", conflicts_with = "issuer")]
+    pub account: Option<String>,
+    /// Pick the account by its issuer URL
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Scope the job may use (repeatable, or a space-separated list); default: the account's
+    /// login scopes. The job can ask for these or narrower ones, never wider
+    #[arg(long = "scope", short = 's', value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// Audience the job may ask for (repeatable), e.g. https://se.example.org
+    #[arg(long = "aud", value_name = "AUDIENCE")]
+    pub audiences: Vec<String>,
+    /// How long the job may use the credential, e.g. 3d, 36h; the provider may allow less
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub lifetime: humantime::Duration,
+    /// The credential file to write (0600, replaced atomically)
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The job credential to revoke; the file is removed once the provider has revoked it
+    #[arg(long, value_name = "FILE")]
+    pub credential: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -65,6 +65,11 @@ pub fn store_file() -> PathBuf {
     data_dir().join("secrets.enc")
 }
 
+/// The agent's record of the job credentials it delegated (never the tokens).
+pub fn delegations_file() -> PathBuf {
+    data_dir().join("delegations.json")
+}
+
 pub fn lock_file() -> PathBuf {
     runtime_dir().join("agent.lock")
 }

@@ -33,6 +33,9 @@ pub enum Error {
     Usage(String),
     #[error("interrupted")]
     Interrupted,
+    /// A job credential could not be used (tok's own check or the provider's answer).
+    #[error(transparent)]
+    Credential(#[from] crate::credential::renew::RenewError),
     #[error("lost the connection to the agent at {socket}: {reason} (see agent.log beside the socket; `tok agent stop` restarts it on the next command)")]
     Connection { socket: PathBuf, reason: String },
 }
@@ -40,19 +43,24 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Agent { kind, .. } => match kind {
-                ErrorKind::Usage => exit::USAGE,
-                ErrorKind::NeedsLogin => exit::NEEDS_LOGIN,
-                ErrorKind::Denied => exit::DENIED,
-                ErrorKind::Provider => exit::PROVIDER,
-                ErrorKind::Locked => exit::LOCKED,
-                ErrorKind::Internal => exit::ERROR,
-            },
+            Error::Agent { kind, .. } => kind_exit_code(*kind),
+            Error::Credential(e) => kind_exit_code(e.kind()),
             Error::Unreachable { .. } | Error::Startup { .. } | Error::Connection { .. } => {
                 exit::AGENT_UNREACHABLE
             }
             Error::Usage(_) => exit::USAGE,
             Error::Interrupted => exit::INTERRUPTED,
         }
+    }
+}
+
+fn kind_exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => exit::USAGE,
+        ErrorKind::NeedsLogin => exit::NEEDS_LOGIN,
+        ErrorKind::Denied => exit::DENIED,
+        ErrorKind::Provider => exit::PROVIDER,
+        ErrorKind::Locked => exit::LOCKED,
+        ErrorKind::Internal => exit::ERROR,
     }
 }

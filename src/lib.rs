@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod cmd;
 pub mod config;
+pub mod credential;
 pub mod dirs;
 pub mod error;
 pub mod oauth;

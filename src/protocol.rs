@@ -6,11 +6,11 @@
 //! [`Response::VersionMismatch`] and the client restarts it. Bump the version by hand whenever a
 //! message changes shape.
 
-use crate::secret::{AccessToken, ClientSecret, Passphrase};
+use crate::secret::{AccessToken, ClientSecret, Passphrase, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 /// The wire version. Bump on any incompatible change to the types below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Now, in the unit every `expires_at` on the wire uses: seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
@@ -18,6 +18,13 @@ pub fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Formats unix seconds as an RFC 3339 UTC time, as messages show times.
+pub fn rfc3339(unix: u64) -> String {
+    let unix = unix.min(253_402_300_799); // 9999-12-31T23:59:59Z: humantime's range
+    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
+        .to_string()
 }
 
 /// What the client sends: the version it speaks and one request.
@@ -52,6 +59,12 @@ pub enum Request {
         keep_remote: bool,
         forget: bool,
     },
+    /// A job credential: a delegated refresh token obtained by RFC 8693 token exchange, for a
+    /// new grant with exactly the given scopes and audiences. Answered with
+    /// [`Response::Delegated`].
+    Delegate(DelegateRequest),
+    /// A job credential was revoked: drop it from the live delegations `tok status` shows.
+    ForgetDelegation { id: String },
     /// Accounts, backend and cached tokens (never token values).
     Status,
     /// Hand the file store's passphrase to the agent.
@@ -74,6 +87,19 @@ pub struct TokenRequest {
     pub audiences: Vec<String>,
     /// Minimum remaining lifetime in seconds; `None` means the account's default.
     pub min_valid_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelegateRequest {
+    /// Account name; `None` means the default account (or the one matching `issuer`).
+    pub account: Option<String>,
+    pub issuer: Option<String>,
+    /// Normalised scopes the job may use; empty means the account's login scopes.
+    pub scopes: Vec<String>,
+    /// Normalised audiences the job may ask for.
+    pub audiences: Vec<String>,
+    /// How long the credential may be used, in seconds (the provider may cap it).
+    pub lifetime_secs: u64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -117,6 +143,8 @@ pub enum Response {
         revoked: bool,
         note: Option<String>,
     },
+    /// The job credential, for the CLI to write to the file the user named.
+    Delegated(JobCredential),
     Status(StatusReport),
     Done,
     /// The agent speaks another protocol version; the client should restart it.
@@ -144,6 +172,59 @@ pub struct TokenGrant {
     pub audiences: Vec<String>,
     pub account: String,
     pub issuer: String,
+}
+
+/// Format version of [`JobCredential`] files; readers refuse versions they do not know.
+pub const CREDENTIAL_FORMAT: u32 = 1;
+
+/// Everything a job needs to renew its own access tokens, and nothing more: a delegated
+/// refresh token for a narrowed grant (never the user's own), where and as whom to use it, and
+/// what it may be used for. This is both the agent's answer to [`Request::Delegate`] and, as
+/// JSON, the 0600 credential file (`crate::credential`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobCredential {
+    /// [`CREDENTIAL_FORMAT`].
+    pub tok_credential: u32,
+    /// A random id naming this delegation in `tok status` and the agent's record.
+    pub id: String,
+    /// The account it was delegated from (for messages only).
+    pub account: String,
+    pub issuer: String,
+    pub token_endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    pub client_id: String,
+    /// Only for a confidential client, and then `tok delegate` says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<ClientSecret>,
+    /// `client_secret_basic` or `client_secret_post`, when there is a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_auth: Option<String>,
+    pub refresh_token: RefreshToken,
+    /// The delegated scopes: a job may ask for these or narrower ones.
+    pub scopes: Vec<String>,
+    /// The delegated audiences: a job may ask for these or a subset.
+    pub audiences: Vec<String>,
+    pub audience_param: AudienceParam,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds after which tok refuses the credential.
+    pub not_after: u64,
+    /// The CA bundle (PEM) of the account's `--ca-file`, so worker nodes trust the provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+}
+
+/// A delegation the agent made, as `tok status` shows it (never the token).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DelegationStatus {
+    pub id: String,
+    pub created_at: u64,
+    pub not_after: u64,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    /// `sha256:` and the first 12 hex digits of the delegated refresh token as issued.
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -183,6 +264,9 @@ pub struct AccountStatus {
     /// Why the account needs a login, when it does.
     pub reason: Option<String>,
     pub cached: Vec<CachedTokenStatus>,
+    /// Job credentials delegated from this account that have not reached `not_after`.
+    #[serde(default)]
+    pub delegations: Vec<DelegationStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -260,6 +344,16 @@ mod tests {
             keep_remote: false,
             forget: true,
         });
+        round_trip_request(Request::Delegate(DelegateRequest {
+            account: Some("cms".into()),
+            issuer: None,
+            scopes: vec!["storage.read:/store".into()],
+            audiences: vec!["https://se.example.org".into()],
+            lifetime_secs: 7 * 86400,
+        }));
+        round_trip_request(Request::ForgetDelegation {
+            id: "0123abcd".into(),
+        });
         round_trip_request(Request::Status);
         round_trip_request(Request::Unlock {
             passphrase: Passphrase::new("pw"),
@@ -323,8 +417,17 @@ mod tests {
                     audiences: vec![],
                     expires_at: 5,
                 }],
+                delegations: vec![DelegationStatus {
+                    id: "0123abcd".into(),
+                    created_at: 1,
+                    not_after: 2,
+                    scopes: vec!["storage.read:/".into()],
+                    audiences: vec![],
+                    fingerprint: "sha256:0123456789ab".into(),
+                }],
             }],
         }));
+        round_trip_response(Response::Delegated(credential()));
         round_trip_response(Response::Done);
         round_trip_response(Response::VersionMismatch {
             agent_version: 0,
@@ -334,6 +437,33 @@ mod tests {
             kind: ErrorKind::NeedsLogin,
             message: "run `tok login cms`".into(),
         }));
+    }
+
+    fn credential() -> JobCredential {
+        JobCredential {
+            tok_credential: CREDENTIAL_FORMAT,
+            id: "0123abcd".into(),
+            account: "cms".into(),
+            issuer: "https://op".into(),
+            token_endpoint: "https://op/token".into(),
+            revocation_endpoint: Some("https://op/revoke".into()),
+            client_id: "c".into(),
+            client_secret: Some(ClientSecret::new("CLIENTSECRET")),
+            client_auth: Some("client_secret_basic".into()),
+            refresh_token: RefreshToken::new("DELEGATEDSECRET"),
+            scopes: vec!["storage.read:/store".into()],
+            audiences: vec!["https://se.example.org".into()],
+            audience_param: AudienceParam::Resource,
+            created_at: 1,
+            not_after: 2,
+            ca_pem: Some("-----BEGIN CERTIFICATE-----\n".into()),
+        }
+    }
+
+    #[test]
+    fn credential_debug_never_shows_secrets() {
+        let shown = format!("{:?}", Response::Delegated(credential()));
+        assert!(!shown.contains("DELEGATEDSECRET") && !shown.contains("CLIENTSECRET"));
     }
 
     #[test]

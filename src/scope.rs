@@ -62,6 +62,24 @@ fn tidy_path(path: &str) -> String {
     format!("/{}", parts.join("/"))
 }
 
+/// Whether a granted scope covers a requested one: the same scope, or a WLCG storage scope of
+/// the same kind on an ancestor path (whole components: `storage.read:/a` covers
+/// `storage.read:/a/b`, not `storage.read:/ab`). Both must be normalised.
+pub fn covers(granted: &str, requested: &str) -> bool {
+    if granted == requested {
+        return true;
+    }
+    let (Some((g_kind, g_path)), Some((r_kind, r_path))) =
+        (granted.split_once(':'), requested.split_once(':'))
+    else {
+        return false;
+    };
+    if g_kind != r_kind || !STORAGE_SCOPES.contains(&g_kind) {
+        return false;
+    }
+    g_path == "/" || r_path.strip_prefix(g_path).is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Normalises audiences: an origin loses its trailing slash and default port, as the WLCG
 /// profile writes them (`https://se.example.org`). Sorted and de-duplicated.
 pub fn normalise_audiences<S: AsRef<str>>(args: &[S]) -> Result<Vec<String>, ScopeError> {
@@ -96,6 +114,18 @@ fn normalise_audience(aud: &str) -> Result<String, ScopeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_scopes_cover_whole_subpaths_only() {
+        assert!(covers("storage.read:/", "storage.read:/a"));
+        assert!(covers("storage.read:/a", "storage.read:/a/b"));
+        assert!(covers("storage.read:/a", "storage.read:/a"));
+        assert!(!covers("storage.read:/a", "storage.read:/ab"));
+        assert!(!covers("storage.read:/a/b", "storage.read:/a"));
+        assert!(!covers("storage.read:/", "storage.modify:/"));
+        assert!(!covers("compute.create", "compute.cancel"));
+        assert!(!covers("wlcg.groups:/", "wlcg.groups:/cms"));
+    }
 
     #[test]
     fn bare_storage_scope_means_root() {

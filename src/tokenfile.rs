@@ -50,6 +50,20 @@ pub fn discovery_path(purpose: Option<&str>) -> Result<PathBuf, TokenFileError> 
 
 /// Replaces `path` with the token and a newline: 0600, ours, atomically.
 pub fn write(path: &Path, token: &AccessToken) -> Result<(), TokenFileError> {
+    check_target(path)?;
+    let mut body = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 1));
+    body.push_str(token.expose());
+    body.push('\n');
+    crate::dirs::write_atomic(path, body.as_bytes()).map_err(|source| TokenFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Refuses a place where a secret file could be swapped or read by someone else: a directory
+/// others may write without the sticky bit, a symlink, or a file another user owns. Shared by
+/// token files and job credentials.
+pub fn check_target(path: &Path) -> Result<(), TokenFileError> {
     let io_err = |source| TokenFileError::Io {
         path: path.to_path_buf(),
         source,
@@ -65,23 +79,15 @@ pub fn write(path: &Path, token: &AccessToken) -> Result<(), TokenFileError> {
         return Err(TokenFileError::UnsafeDir { dir });
     }
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => {
-            return Err(TokenFileError::Symlink {
-                path: path.to_path_buf(),
-            })
-        }
-        Ok(m) if m.uid() != euid() => {
-            return Err(TokenFileError::NotOurs {
-                path: path.to_path_buf(),
-                owner: m.uid(),
-            })
-        }
-        _ => {}
+        Ok(m) if m.file_type().is_symlink() => Err(TokenFileError::Symlink {
+            path: path.to_path_buf(),
+        }),
+        Ok(m) if m.uid() != euid() => Err(TokenFileError::NotOurs {
+            path: path.to_path_buf(),
+            owner: m.uid(),
+        }),
+        _ => Ok(()),
     }
-    let mut body = zeroize::Zeroizing::new(String::with_capacity(token.expose().len() + 1));
-    body.push_str(token.expose());
-    body.push('\n');
-    crate::dirs::write_atomic(path, body.as_bytes()).map_err(io_err)
 }
 
 /// Quotes `value` for one shell's single-quote syntax.

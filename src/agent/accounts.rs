@@ -87,6 +87,10 @@ pub async fn logout(
 pub async fn status(state: &State) -> Result<Response, Failure> {
     let config = state.config()?;
     let now = crate::protocol::unix_now();
+    let path = crate::dirs::delegations_file();
+    let record = tokio::task::spawn_blocking(move || super::delegations::load(&path))
+        .await
+        .unwrap_or_default();
     let mut accounts = Vec::with_capacity(config.accounts.len());
     for (name, a) in &config.accounts {
         let (login_state, reason) = login_state(state, name).await;
@@ -110,6 +114,7 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
                     expires_at,
                 })
                 .collect(),
+            delegations: super::delegations::live(&record, name, now),
         });
     }
     Ok(Response::Status(StatusReport {

@@ -3,6 +3,8 @@
 
 mod accounts;
 pub mod cache;
+mod delegate;
+mod delegations;
 mod listener;
 mod login;
 mod session;

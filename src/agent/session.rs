@@ -3,7 +3,7 @@
 //! `Response::Error` and the connection stays up.
 
 use super::state::State;
-use super::{accounts, login, tokens};
+use super::{accounts, delegate, login, tokens};
 use crate::protocol::{Envelope, Request, Response, PROTOCOL_VERSION};
 use crate::wire::{self, WireError};
 use serde::Deserialize;
@@ -97,6 +97,8 @@ async fn handle(state: &Arc<State>, request: Request) -> Response {
             keep_remote,
             forget,
         } => accounts::logout(state, account, keep_remote, forget).await,
+        Request::Delegate(req) => delegate::delegate(state, req).await,
+        Request::ForgetDelegation { id } => delegate::forget(id).await,
         Request::Status => accounts::status(state).await,
         Request::Unlock { passphrase } => accounts::unlock(state, passphrase).await,
         Request::Lock => accounts::lock(state).await,

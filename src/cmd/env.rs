@@ -1,6 +1,6 @@
 //! `tok env`: put a token where grid tools look, and print the shell lines that point there.
 
-use super::get::{fetch, token_request};
+use super::get::{token_request, Source};
 use super::print_stdout;
 use crate::cli::{EnvArgs, ShellKind};
 use crate::error::Error;
@@ -9,7 +9,7 @@ use anyhow::Result;
 
 pub fn run(args: EnvArgs) -> Result<()> {
     let shell = family(args.shell.unwrap_or_else(shell_from_env));
-    let grant = fetch(&token_request(&args.select)?)?;
+    let grant = Source::of(&args.select).fetch(&token_request(&args.select)?)?;
     let lines = if args.inline {
         zeroize::Zeroizing::new(tokenfile::assignments(
             shell,
@@ -39,7 +39,7 @@ pub fn run(args: EnvArgs) -> Result<()> {
     Ok(())
 }
 
-fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf> {
+pub(crate) fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf> {
     Ok(if p.is_absolute() {
         p.to_path_buf()
     } else {

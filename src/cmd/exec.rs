@@ -4,8 +4,9 @@
 //! renewal that fails (agent restarting, provider down) is retried with backoff and reported on
 //! stderr while the current token stays in place — it never kills the command. Signals are
 //! passed on, and tok exits with the command's status (128+N when a signal N killed it).
+//! With `--credential` the renewals come from a job credential, with no agent involved.
 
-use super::get::{fetch, token_request};
+use super::get::{token_request, Source};
 use crate::cli::ExecArgs;
 use crate::error::Error;
 use crate::protocol::{unix_now, TokenGrant};
@@ -23,8 +24,9 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 pub fn run(args: ExecArgs) -> Result<u8> {
     let mut request = token_request(&args.select)?;
+    let source = Source::of(&args.select);
     let explicit_margin = request.min_valid_secs;
-    let grant = fetch(&request)?;
+    let grant = source.fetch(&request)?;
     let (path, created) = match &args.file {
         Some(p) => (p.clone(), !p.exists()),
         None => (
@@ -71,7 +73,7 @@ pub fn run(args: ExecArgs) -> Result<u8> {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         request.min_valid_secs = Some(margin);
-        let renewed = fetch(&request).map_err(anyhow::Error::from).and_then(|g| {
+        let renewed = source.fetch(&request).map_err(anyhow::Error::from).and_then(|g| {
             tokenfile::write(&path, &g.token)?;
             Ok(g)
         });

@@ -1,4 +1,5 @@
-//! `tok get`: the hot path. Parse, connect, one round trip, print — no runtime, no TLS.
+//! `tok get`: the hot path. Parse, connect, one round trip, print — no runtime, no TLS. With
+//! `--credential` it renews from a job credential instead, with no agent at all.
 
 use super::{print_stdout, request, rfc3339, unexpected};
 use crate::cli::{Format, GetArgs, TokenSelection};
@@ -8,7 +9,8 @@ use crate::scope::{normalise_audiences, normalise_scopes};
 use anyhow::Result;
 
 pub fn run(args: GetArgs) -> Result<()> {
-    let grant = fetch(&token_request(&args.select)?)?;
+    let source = Source::of(&args.select);
+    let grant = source.fetch(&token_request(&args.select)?)?;
     let text = match args.format {
         Format::Token => format!("{}\n", grant.token.expose()),
         Format::Header => format!("Authorization: Bearer {}\n", grant.token.expose()),
@@ -45,11 +47,36 @@ pub(crate) fn token_request(select: &TokenSelection) -> Result<TokenRequest, Err
     })
 }
 
-/// One token from the agent (starting it if needed).
-pub(crate) fn fetch(req: &TokenRequest) -> Result<TokenGrant, Error> {
-    let (_conn, response) = request(|| Request::Token(req.clone()))?;
-    match response {
-        Response::Token(grant) => Ok(grant),
-        other => Err(unexpected(&other)),
+/// Where tokens come from: the agent, or a job credential used without one.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    Agent,
+    Credential(std::path::PathBuf),
+}
+
+impl Source {
+    pub(crate) fn of(select: &TokenSelection) -> Self {
+        match &select.credential {
+            Some(path) => Source::Credential(path.clone()),
+            None => Source::Agent,
+        }
+    }
+
+    /// One token: from the agent (starting it if needed), or renewed from the credential.
+    pub(crate) fn fetch(&self, req: &TokenRequest) -> Result<TokenGrant, Error> {
+        match self {
+            Source::Agent => {
+                let (_conn, response) = request(|| Request::Token(req.clone()))?;
+                match response {
+                    Response::Token(grant) => Ok(grant),
+                    other => Err(unexpected(&other)),
+                }
+            }
+            Source::Credential(path) => Ok(crate::credential::renew::fetch(
+                path,
+                &req.scopes,
+                &req.audiences,
+            )?),
+        }
     }
 }

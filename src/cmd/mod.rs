@@ -1,12 +1,14 @@
 //! One file per subcommand; this one dispatches and holds the small helpers they share.
 
 mod agent;
+mod delegate;
 mod env;
 mod exec;
 mod get;
 mod init;
 mod login;
 mod logout;
+mod revoke;
 mod status;
 mod unlock;
 
@@ -34,6 +36,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Exec(_) => unreachable!("exec is dispatched by run_exit"),
         Command::Init(args) => init::run(args),
         Command::Status(args) => status::run(args),
+        Command::Delegate(args) => delegate::run(args),
+        Command::Revoke(args) => revoke::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Unlock(args) => unlock::unlock(args),
         Command::Lock => unlock::lock(),
@@ -91,6 +95,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::DeviceCode(_) => "device code",
         Response::LoggedIn { .. } => "logged in",
         Response::LoggedOut { .. } => "logged out",
+        Response::Delegated(_) => "job credential",
         Response::Status(_) => "status",
         Response::Done => "done",
         Response::VersionMismatch { .. } => "version mismatch",
@@ -98,8 +103,4 @@ fn response_name(r: &Response) -> &'static str {
     }
 }
 
-/// Formats unix seconds as an RFC 3339 UTC time.
-pub(crate) fn rfc3339(unix: u64) -> String {
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
-        .to_string()
-}
+pub(crate) use crate::protocol::rfc3339;

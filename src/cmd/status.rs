@@ -84,6 +84,19 @@ fn render(report: &StatusReport) -> String {
                 }
             );
         }
+        for d in &acct.delegations {
+            let left = d.not_after.saturating_sub(now);
+            let _ = writeln!(
+                s,
+                "  delegated: {} scope [{}] aud [{}] until {} ({} left), token {}",
+                d.id,
+                d.scopes.join(" "),
+                d.audiences.join(" "),
+                rfc3339(d.not_after),
+                humantime::format_duration(std::time::Duration::from_secs(left)),
+                d.fingerprint
+            );
+        }
     }
     s
 }

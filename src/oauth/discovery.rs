@@ -24,15 +24,32 @@ pub struct Metadata {
     pub registration_endpoint: Option<String>,
     #[serde(default)]
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    #[serde(default)]
+    pub grant_types_supported: Vec<String>,
 }
 
 /// Builds the HTTP client for one provider: rustls with the system CA store (which honours
 /// `SSL_CERT_FILE`), plus an optional site CA file, timeouts, and no redirects (OAuth2 endpoint
 /// responses must not be followed).
 pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError> {
+    match ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| OauthError::Config(format!("cannot read the CA file {path}: {e}")))?;
+            http_client_trusting(Some((&pem, path)))
+        }
+        None => http_client_trusting(None),
+    }
+}
+
+/// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
+/// errors): a job credential carries its provider's CA this way.
+pub fn http_client_trusting(extra_ca: Option<(&[u8], &str)>) -> Result<reqwest::Client, OauthError> {
     let timeout = std::env::var("TOK_HTTP_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
+        // Duration::from_secs_f64 panics on negative, NaN and huge values.
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
         .map(Duration::from_secs_f64)
         .unwrap_or(REQUEST_TIMEOUT);
     let mut builder = reqwest::Client::builder()
@@ -42,18 +59,27 @@ pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError>
         .timeout(timeout)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")));
-    if let Some(path) = ca_file {
-        let pem = std::fs::read(path)
-            .map_err(|e| OauthError::Config(format!("cannot read the CA file {path}: {e}")))?;
-        for cert in reqwest::Certificate::from_pem_bundle(&pem)
-            .map_err(|e| OauthError::Config(format!("{path} holds no PEM certificates: {e}")))?
-        {
-            builder = builder.add_root_certificate(cert);
-        }
+    if let Some((pem, source)) = extra_ca {
+        builder = add_roots(builder, pem, source)?;
     }
     builder
         .build()
         .map_err(|e| OauthError::Config(format!("cannot set up HTTPS: {e}")))
+}
+
+/// Trusts the PEM certificates in `pem` (from `source`, named in errors) on top of the system
+/// store.
+fn add_roots(
+    mut builder: reqwest::ClientBuilder,
+    pem: &[u8],
+    source: &str,
+) -> Result<reqwest::ClientBuilder, OauthError> {
+    for cert in reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|e| OauthError::Config(format!("{source} holds no PEM certificates: {e}")))?
+    {
+        builder = builder.add_root_certificate(cert);
+    }
+    Ok(builder)
 }
 
 fn transport(what: &str, e: reqwest::Error) -> OauthError {
@@ -109,9 +135,18 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
             md.issuer
         )));
     };
+    let mut grant_types = vec!["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"];
+    // Asked for only where offered: providers refuse grant types they do not support.
+    if md
+        .grant_types_supported
+        .iter()
+        .any(|g| g == super::TOKEN_EXCHANGE_GRANT)
+    {
+        grant_types.push(super::TOKEN_EXCHANGE_GRANT);
+    }
     let body = serde_json::json!({
         "client_name": "tok",
-        "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
+        "grant_types": grant_types,
         // Without this the RFC default ["code"] applies and providers demand redirect URIs.
         "response_types": [],
         "token_endpoint_auth_method": "none",

@@ -1,13 +1,17 @@
 //! Provider I/O and nothing else: discovery, dynamic registration, the device flow, refresh,
-//! revocation. Provider errors are classified here so the agent can tell "log in again" from
+//! revocation, token exchange. Provider errors are classified here so the agent can tell "log in again" from
 //! "try again later" — and no response body, which may hold a token, ever reaches an error.
 
 mod device;
 mod discovery;
+mod exchange;
 mod tokens;
 
 pub use device::{device_authorize, device_poll};
-pub use discovery::{discover, http_client, register, Metadata, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+pub use discovery::{discover, http_client, http_client_trusting, register, Metadata, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+pub use exchange::{
+    client_auth_method, delegate, exchange_unsupported, Delegated, TOKEN_EXCHANGE_GRANT,
+};
 pub use tokens::{jwt_expiry, refresh, revoke};
 
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};

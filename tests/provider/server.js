@@ -19,17 +19,28 @@ const env = (name, dflt) => (process.env[name] === undefined || process.env[name
 const log = (...args) => console.error('[provider]', ...args);
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+const EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const WLCG_ANY = 'https://wlcg.cern.ch/jwt/v1/any';
+
+const isPositiveInt = (n) => Number.isInteger(n) && n > 0;
 
 // Runtime-changeable state (POST /test/config, /test/fault, /test/slow_down).
 const state = {
   rotate: env('ROTATE', '0') === '1',
   atTtl: Number(env('AT_TTL', '3600')),
+  // Lifetime of delegated refresh tokens (token exchange), fixed when the exchange happens.
+  delegationTtl: Number(env('DELEGATION_TTL', '604800')),
   fault: { mode: 'none', delay_ms: 2000 },
   slowDown: 0,
 };
 const DEVICE_TTL = Number(env('DEVICE_TTL', '600'));
 const DEVICE_INTERVAL = Number(env('DEVICE_INTERVAL', '1'));
+// `0` leaves the token-exchange grant unregistered: not advertised, unsupported_grant_type.
+const TOKEN_EXCHANGE = env('TOKEN_EXCHANGE', '1') !== '0';
+if (!isPositiveInt(state.delegationTtl)) {
+  log('DELEGATION_TTL must be a positive integer (seconds)');
+  process.exit(2);
+}
 
 const stats = {
   token_requests: 0,
@@ -158,8 +169,10 @@ const issuer = `https://127.0.0.1:${port}`;
 const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'tok-test-rs256', use: 'sig', alg: 'RS256' };
 
+const publicKey = crypto.createPublicKey(privateKey);
+
 const publicClient = {
-  grant_types: [DEVICE_GRANT, 'refresh_token'],
+  grant_types: [DEVICE_GRANT, 'refresh_token', ...(TOKEN_EXCHANGE ? [EXCHANGE_GRANT] : [])],
   response_types: [],
   redirect_uris: [],
 };
@@ -216,7 +229,8 @@ const provider = new Provider(issuer, {
   ttl: {
     AccessToken: () => state.atTtl,
     DeviceCode: DEVICE_TTL,
-    RefreshToken: 14 * 24 * 3600,
+    // A delegated refresh token keeps the expiry fixed at the exchange, also when rotated.
+    RefreshToken: (ctx, token) => (isDelegated(token) ? delegatedTtlLeft(ctx, token) : 14 * 24 * 3600),
     Grant: 14 * 24 * 3600,
     Session: 24 * 3600,
     Interaction: 3600,
@@ -258,12 +272,21 @@ Object.defineProperty(provider.RefreshToken.prototype, 'scopes', {
   },
 });
 // 2. Audiences are requested at refresh time only (not at device authorization): allow any
-//    https resource on refresh, not just the ones recorded in the refresh token.
+//    https resource on refresh, not just the ones recorded in the refresh token. Delegated
+//    refresh tokens are the exception: their `resource` is the list of delegated audiences and
+//    nothing else may be asked for (this getter is only consulted by that membership check, so
+//    throwing here just gives the error a useful description).
 Object.defineProperty(provider.RefreshToken.prototype, 'resourceIndicators', {
   configurable: true,
   get() {
     const set = new Set(Array.isArray(this.resource) ? this.resource : [this.resource]);
     const r = als.getStore()?.resource;
+    if (isDelegated(this)) {
+      if (typeof r === 'string' && !set.has(r)) {
+        throw new errors.InvalidTarget(`audience ${r} was not delegated to this refresh token`);
+      }
+      return set;
+    }
     if (typeof r === 'string' && URL.parse(r)?.protocol === 'https:') set.add(r);
     return set;
   },
@@ -277,6 +300,136 @@ provider.Grant.prototype.getResourceScopeFiltered = function getResourceScopeFil
   }
   return [...filter].filter((s) => granted.has(s) || coveredBy(granted, s)).join(' ');
 };
+
+// ---------------------------------------------------------------------------------------------
+// RFC 8693 token exchange, INDIGO-IAM-style "offline delegation": a client trades a user's access
+// token for a refresh token on a NEW grant, narrowed to the requested WLCG scopes and bound to the
+// requested audiences. Only that shape exists here (access token in, refresh token out).
+const TT_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
+const TT_REFRESH = 'urn:ietf:params:oauth:token-type:refresh_token';
+// How a delegated refresh token is recognised, using only fields oidc-provider itself persists
+// and copies on rotation: `gty` (rotation appends " refresh_token", so look at the first word)
+// and `resource` (the delegated audiences, which resolveResource checks requests against).
+const DELEGATED_GTY = 'token_exchange';
+function isDelegated(token) { return typeof token?.gty === 'string' && token.gty.split(' ')[0] === DELEGATED_GTY; }
+
+// Seconds left for a delegated refresh token being saved. The exchange sets `exp` explicitly;
+// this is for rotation, where oidc-provider builds a new token without `exp`. The delegated
+// grant was created with the same `exp` and never changes, and the refresh grant has it at hand.
+function delegatedTtlLeft(ctx, token) {
+  const grant = ctx?.oidc?.entities?.Grant;
+  const exp = grant?.jti === token.grantId && grant.exp ? grant.exp : token.iiat + state.delegationTtl;
+  return Math.max(1, exp - epoch());
+}
+
+// The subject token must be one of our JWT access tokens (they are not stored, so check the
+// signature) issued to the client asking for the exchange. ID tokens are signed with the same
+// key, hence the `typ` check. Descriptions never contain the token.
+function verifySubjectToken(value, clientId) {
+  const bad = (why) => new errors.CustomOIDCProviderError('invalid_grant', `subject token ${why}`);
+  const parts = String(value).split('.');
+  let header;
+  let claims;
+  try {
+    if (parts.length !== 3) throw new Error();
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString());
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString());
+  } catch {
+    throw bad('invalid (not a JWT)');
+  }
+  if (header?.alg !== 'RS256' || header.typ !== 'at+jwt') throw bad('invalid (not an access token of this issuer)');
+  if (!crypto.verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), publicKey, Buffer.from(parts[2], 'base64url'))) {
+    throw bad('invalid (bad signature)');
+  }
+  if (claims?.iss !== issuer || typeof claims.sub !== 'string' || !claims.sub) throw bad('invalid (wrong issuer or no subject)');
+  if (typeof claims.exp !== 'number' || claims.exp <= epoch()) throw bad('expired');
+  if (claims.client_id !== clientId) throw bad('was issued to another client');
+  return claims;
+}
+
+async function tokenExchange(ctx) {
+  const { params, client } = ctx.oidc;
+  const need = (name) => {
+    if (!params[name]) throw new errors.InvalidRequest(`missing required parameter '${name}'`);
+    return params[name];
+  };
+  need('subject_token');
+  if (need('subject_token_type') !== TT_ACCESS) {
+    throw new errors.InvalidRequest(`subject_token_type must be ${TT_ACCESS}`);
+  }
+  if (need('requested_token_type') !== TT_REFRESH) {
+    throw new errors.InvalidRequest(`requested_token_type must be ${TT_REFRESH} (only offline delegation is supported)`);
+  }
+  // The delegated refresh token would be useless to a client that may not refresh.
+  if (!client.grantTypeAllowed('refresh_token')) {
+    throw new errors.UnauthorizedClient('client is not allowed the refresh_token grant');
+  }
+  const subject = verifySubjectToken(params.subject_token, client.clientId);
+
+  // Delegation can only narrow: every WLCG scope must be covered by the subject token.
+  const requested = [...new Set(String(params.scope ?? '').split(' ').filter(Boolean))];
+  if (!requested.includes('offline_access')) {
+    throw new errors.InvalidScope('offline_access is required for delegation', 'offline_access');
+  }
+  const held = new Set(String(subject.scope ?? '').split(' ').filter(Boolean));
+  for (const s of requested) {
+    if (s === 'openid' || s === 'offline_access') continue;
+    if (!isWlcg(s)) throw new errors.InvalidScope(`scope ${s} cannot be delegated`, s);
+    if (!coveredBy(held, s)) throw new errors.InvalidScope(`scope ${s} is not covered by the subject token`, s);
+  }
+
+  // tokenFront already turned `audience` (space-separated, repeatable) into `resource`.
+  const auds = [...new Set([].concat(params.resource ?? [], params.audience ?? [])
+    .flatMap((a) => String(a).split(' ')).filter(Boolean))];
+  for (const a of auds) {
+    if (URL.parse(a)?.protocol !== 'https:') throw new errors.InvalidTarget(`audience ${a} is not an https URI`);
+  }
+  // No audience: the WLCG default, i.e. access tokens for "any" resource server and only that.
+  if (!auds.length) auds.push(WLCG_ANY);
+
+  // A grant of its own, so revoking either side leaves the other alone. The patched
+  // getResourceScopeFiltered grants what its OIDC scope holds, WLCG scopes included.
+  const ttl = state.delegationTtl;
+  const exp = epoch() + ttl;
+  const grant = new provider.Grant({ accountId: subject.sub, clientId: client.clientId, exp });
+  grant.addOIDCScope([...new Set(['openid', 'offline_access', ...requested])].join(' '));
+  const grantId = await grant.save();
+  ctx.oidc.entity('Grant', grant);
+
+  const rt = new provider.RefreshToken({
+    accountId: subject.sub,
+    client,
+    exp,
+    grantId,
+    gty: DELEGATED_GTY,
+    resource: auds.length === 1 ? auds[0] : auds,
+    rotations: 0,
+    scope: requested.join(' '),
+  });
+  ctx.oidc.entity('RefreshToken', rt);
+  const value = await rt.save();
+  log('delegated', JSON.stringify({ client_id: client.clientId, sub: subject.sub, scope: rt.scope, audiences: auds, ttl }));
+
+  // RFC 8693 response for a non-access token: the issued token is `access_token`, token_type N_A.
+  ctx.body = {
+    access_token: value,
+    issued_token_type: TT_REFRESH,
+    token_type: 'N_A',
+    expires_in: ttl,
+    refresh_token: value,
+    refresh_token_expires_in: ttl,
+    scope: rt.scope,
+  };
+}
+
+if (TOKEN_EXCHANGE) {
+  provider.registerGrantType(
+    EXCHANGE_GRANT,
+    tokenExchange,
+    ['subject_token', 'subject_token_type', 'requested_token_type', 'scope', 'audience', 'resource'],
+    ['audience', 'resource'],
+  );
+}
 
 provider.on('server_error', (ctx, err) => log('server_error', err));
 provider.on('grant.error', (ctx, err) => log('grant.error', err.error || err.name, err.error_description || err.message));
@@ -315,8 +468,14 @@ async function testEndpoints(ctx) {
       const b = await readJson(ctx);
       if (typeof b.rotate === 'boolean') state.rotate = b.rotate;
       if (Number.isFinite(b.at_ttl)) state.atTtl = b.at_ttl;
-      log('config', { rotate: state.rotate, at_ttl: state.atTtl });
-      ctx.body = { rotate: state.rotate, at_ttl: state.atTtl };
+      if (b.delegation_ttl !== undefined) {
+        if (!isPositiveInt(b.delegation_ttl)) ctx.throw(400, 'delegation_ttl must be a positive integer');
+        // Applies to later exchanges; issued delegated refresh tokens keep their expiry.
+        state.delegationTtl = b.delegation_ttl;
+      }
+      const current = { rotate: state.rotate, at_ttl: state.atTtl, delegation_ttl: state.delegationTtl };
+      log('config', current);
+      ctx.body = current;
       return;
     }
     case 'GET /test/refresh_tokens': {
@@ -324,7 +483,14 @@ async function testEndpoints(ctx) {
       for (const [k, entry] of store) {
         const p = entry.payload;
         if (k.startsWith('RefreshToken:') && MapAdapter.live(entry) && !p.consumed && !(p.exp && p.exp <= epoch())) {
-          const row = { client_id: p.clientId, account_id: p.accountId, scope: p.scope, grant_id: p.grantId };
+          const row = {
+            client_id: p.clientId,
+            account_id: p.accountId,
+            scope: p.scope,
+            grant_id: p.grantId,
+            delegated: isDelegated(p),
+            expires_at: p.exp,
+          };
           // Opaque refresh tokens are their own id; exposed only on request, for leak tests.
           if (ctx.query.values === '1') row.value = k.slice('RefreshToken:'.length);
           out.push(row);
@@ -368,6 +534,9 @@ async function tokenFront(ctx, next) {
     scope: form.scope ?? null,
     resource: form.resource ?? null,
     audience: form.audience ?? null,
+    // Token exchange: the types only, never subject_token itself.
+    requested_token_type: form.requested_token_type ?? null,
+    subject_token_type: form.subject_token_type ?? null,
   };
   log('token request', JSON.stringify(stats.last_token_request), 'fault', state.fault.mode);
 
@@ -500,4 +669,11 @@ process.on('SIGTERM', () => {
 process.on('SIGINT', () => process.exit(0));
 
 process.stdout.write(`${JSON.stringify({ ready: true, port, issuer })}\n`);
-log('ready', issuer, { rotate: state.rotate, at_ttl: state.atTtl, device_ttl: DEVICE_TTL, device_interval: DEVICE_INTERVAL });
+log('ready', issuer, {
+  rotate: state.rotate,
+  at_ttl: state.atTtl,
+  device_ttl: DEVICE_TTL,
+  device_interval: DEVICE_INTERVAL,
+  token_exchange: TOKEN_EXCHANGE,
+  delegation_ttl: state.delegationTtl,
+});

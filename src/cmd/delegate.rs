@@ -1,0 +1,88 @@
+//! `tok delegate`: ask the agent for a job credential and write it, 0600 and atomically, where
+//! the user said; a summary goes to stderr and nothing to stdout.
+
+use super::{request, rfc3339, unexpected};
+use crate::cli::DelegateArgs;
+use crate::credential;
+use crate::error::Error;
+use crate::protocol::{unix_now, DelegateRequest, JobCredential, Request, Response};
+use crate::scope::{normalise_audiences, normalise_scopes};
+use anyhow::Result;
+use std::path::Path;
+use std::time::Duration;
+
+pub fn run(args: DelegateArgs) -> Result<()> {
+    let out = super::env::absolute(&args.out)?;
+    // Refuse an unsafe or impossible place before anything is delegated.
+    crate::tokenfile::check_target(&out).map_err(|e| Error::Usage(e.to_string()))?;
+    let lifetime = args.lifetime.as_secs();
+    let req = DelegateRequest {
+        account: args.account.clone(),
+        issuer: args.issuer.clone(),
+        scopes: normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?,
+        audiences: normalise_audiences(&args.audiences)
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        lifetime_secs: lifetime,
+    };
+    let (_conn, response) = request(|| Request::Delegate(req.clone()))?;
+    let Response::Delegated(cred) = response else {
+        return Err(unexpected(&response).into());
+    };
+    if let Err(e) = credential::save(&out, &cred) {
+        // A delegated token nobody holds should not stay valid at the provider.
+        let undone = match credential::renew::revoke_credential(&cred, &out) {
+            Ok(()) => "it was revoked again".to_string(),
+            Err(r) => format!("revoking it again failed too ({r}): it stays valid until it expires"),
+        };
+        return Err(Error::Usage(format!(
+            "cannot write the job credential: {e}; {undone}"
+        ))
+        .into());
+    }
+    eprint!("{}", summary(&cred, &out, lifetime));
+    Ok(())
+}
+
+fn summary(cred: &JobCredential, out: &Path, asked_secs: u64) -> String {
+    let human = |s: u64| humantime::format_duration(Duration::from_secs(s)).to_string();
+    let valid = cred.not_after.saturating_sub(unix_now());
+    let capped = if cred.not_after < cred.created_at.saturating_add(asked_secs) {
+        format!(" — capped by the provider ({} asked)", human(asked_secs))
+    } else {
+        String::new()
+    };
+    let mut s = format!(
+        "tok delegate: wrote the job credential {} (0600)\n",
+        out.display()
+    );
+    s.push_str(&format!(
+        "  from:        account {} at {}\n",
+        cred.account, cred.issuer
+    ));
+    s.push_str(&format!("  scopes:      {}\n", cred.scopes.join(" ")));
+    s.push_str(&format!(
+        "  audiences:   {}\n",
+        if cred.audiences.is_empty() {
+            "none asked (the provider's default)".to_string()
+        } else {
+            cred.audiences.join(" ")
+        }
+    ));
+    s.push_str(&format!(
+        "  valid until: {} ({}){capped}\n",
+        rfc3339(cred.not_after),
+        human(valid)
+    ));
+    s.push_str(&format!(
+        "  id:          {} (`tok status` lists it; `tok revoke --credential {}` ends it)\n",
+        cred.id,
+        out.display()
+    ));
+    if cred.client_secret.is_some() {
+        s.push_str(&format!(
+            "  note: the file also holds the secret of the confidential client `{}`; keep it as private as a password\n",
+            cred.client_id
+        ));
+    }
+    s
+}

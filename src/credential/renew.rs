@@ -1,0 +1,206 @@
+//! Using a job credential without an agent: renew an access token from its delegated refresh
+//! token (storing a rotated one back before the access token is used), and revoke it. This is
+//! what runs inside a batch job, where there is no socket, no store and no login.
+
+use super::{allowed_request, client, load, metadata, save, CredentialError, CredentialLock};
+use crate::oauth::{self, OauthError};
+use crate::protocol::{unix_now, ErrorKind, JobCredential, TokenGrant};
+use std::path::Path;
+use std::time::Duration;
+
+/// Assumed lifetime when the provider says nothing and the token is not a JWT.
+const FALLBACK_LIFETIME_SECS: u64 = 300;
+/// Tries at writing a rotated refresh token back before giving up on it.
+const SAVE_ATTEMPTS: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenewError {
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    #[error("{message}")]
+    Failed { kind: ErrorKind, message: String },
+}
+
+impl RenewError {
+    /// The class of failure, which the CLI maps to an exit code.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RenewError::Failed { kind, .. } => *kind,
+            RenewError::Credential(e) => match e {
+                CredentialError::Expired { .. } => ErrorKind::NeedsLogin,
+                CredentialError::Wider { .. } => ErrorKind::Denied,
+                CredentialError::Write { .. } | CredentialError::Lock { .. } => {
+                    ErrorKind::Internal
+                }
+                _ => ErrorKind::Usage,
+            },
+        }
+    }
+}
+
+/// An access token for `scopes` and `audiences` (empty: the delegated ones) from the
+/// credential at `path`. The credential stays locked from reading to rewriting.
+pub fn fetch(
+    path: &Path,
+    scopes: &[String],
+    audiences: &[String],
+) -> Result<TokenGrant, RenewError> {
+    let lock = CredentialLock::acquire(path)?;
+    let mut credential = load(path)?;
+    if unix_now() >= credential.not_after {
+        return Err(CredentialError::Expired {
+            path: path.to_path_buf(),
+            not_after: crate::protocol::rfc3339(credential.not_after),
+        }
+        .into());
+    }
+    let (scopes, audiences) = allowed_request(path, &credential, scopes, audiences)?;
+    let http = http_client(path, &credential)?;
+    let result = runtime()?.block_on(oauth::refresh(
+        &http,
+        &metadata(&credential),
+        &client(&credential),
+        &credential.refresh_token,
+        &scopes,
+        &audiences,
+        credential.audience_param,
+    ));
+    let tokens = result.map_err(|e| provider_error(path, e))?;
+    if let Some(rotated) = tokens.refresh_token {
+        if rotated != credential.refresh_token {
+            credential.refresh_token = rotated;
+            save_rotated(path, &credential)?;
+        }
+    }
+    drop(lock);
+    let now = unix_now();
+    let expires_at = match tokens.expires_in {
+        Some(d) => now.saturating_add(d.as_secs()),
+        None => oauth::jwt_expiry(&tokens.access_token)
+            .unwrap_or(now + FALLBACK_LIFETIME_SECS),
+    };
+    Ok(TokenGrant {
+        token: tokens.access_token,
+        expires_at,
+        scopes: tokens
+            .scopes
+            .filter(|s| !s.is_empty())
+            .unwrap_or(scopes),
+        audiences,
+        account: credential.account,
+        issuer: credential.issuer,
+    })
+}
+
+/// RFC 7009 revocation of the delegated refresh token (nothing of the user's own grant), then
+/// the file goes. Returns the revoked credential (for its id).
+pub fn revoke(path: &Path) -> Result<JobCredential, RenewError> {
+    let lock = CredentialLock::acquire(path)?;
+    let credential = load(path)?;
+    revoke_credential(&credential, path)?;
+    std::fs::remove_file(path).map_err(|source| CredentialError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    lock.remove();
+    Ok(credential)
+}
+
+/// Revokes the credential's refresh token at the provider; `path` only names it in messages.
+pub fn revoke_credential(credential: &JobCredential, path: &Path) -> Result<(), RenewError> {
+    if credential.revocation_endpoint.is_none() {
+        return Err(RenewError::Failed {
+            kind: ErrorKind::Denied,
+            message: format!(
+                "{} lists no revocation endpoint, so the credential in {} stays valid at the provider until it expires ({}); delete the file to stop using it",
+                credential.issuer,
+                path.display(),
+                crate::protocol::rfc3339(credential.not_after)
+            ),
+        });
+    }
+    let http = http_client(path, credential)?;
+    runtime()?
+        .block_on(oauth::revoke(
+            &http,
+            &metadata(credential),
+            &client(credential),
+            &credential.refresh_token,
+        ))
+        .map_err(|e| match e {
+            OauthError::Transient(m) => RenewError::Failed {
+                kind: ErrorKind::Provider,
+                message: format!(
+                    "cannot revoke the credential in {}: {m}; the file is kept, try again later",
+                    path.display()
+                ),
+            },
+            other => RenewError::Failed {
+                kind: ErrorKind::Denied,
+                message: format!(
+                    "the provider did not revoke the credential in {} ({other}); the file is kept",
+                    path.display()
+                ),
+            },
+        })
+}
+
+/// A rotated refresh token is the only valid copy: try hard to store it before anything uses
+/// its access token.
+fn save_rotated(path: &Path, credential: &JobCredential) -> Result<(), RenewError> {
+    let mut attempt = 1;
+    loop {
+        match save(path, credential) {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt >= SAVE_ATTEMPTS => {
+                return Err(RenewError::Failed {
+                    kind: ErrorKind::Internal,
+                    message: format!(
+                        "the provider rotated the refresh token in {} and the new one could not be written ({e}); the credential is no longer usable: free the disk or fix the permissions, then delegate a new one with `tok delegate`",
+                        path.display()
+                    ),
+                })
+            }
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(200 * u64::from(attempt)));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn http_client(path: &Path, credential: &JobCredential) -> Result<reqwest::Client, RenewError> {
+    let source = format!("the CA certificates in {}", path.display());
+    let extra = credential
+        .ca_pem
+        .as_deref()
+        .map(|pem| (pem.as_bytes(), source.as_str()));
+    oauth::http_client_trusting(extra).map_err(|e| provider_error(path, e))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, RenewError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| RenewError::Failed {
+            kind: ErrorKind::Internal,
+            message: format!("cannot start the async runtime: {e}"),
+        })
+}
+
+fn provider_error(path: &Path, e: OauthError) -> RenewError {
+    let path = path.display();
+    let (kind, message) = match &e {
+        OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. } => (
+            ErrorKind::NeedsLogin,
+            format!("the provider no longer accepts the job credential {path} ({e}): it was revoked, expired there, or a copy of it was used after a rotation; delegate a new one with `tok delegate`"),
+        ),
+        OauthError::Transient(_) => (
+            ErrorKind::Provider,
+            format!("cannot renew a token from {path}: {e}; the credential is kept, try again later"),
+        ),
+        OauthError::Config(_) => (ErrorKind::Usage, format!("{path}: {e}")),
+        _ => (ErrorKind::Denied, format!("renewing from {path}: {e}")),
+    };
+    RenewError::Failed { kind, message }
+}

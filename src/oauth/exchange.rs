@@ -1,0 +1,271 @@
+//! RFC 8693 token exchange for offline delegation: a user's access token is traded for a
+//! refresh token on a new grant with narrowed scopes and audiences (INDIGO IAM's "offline
+//! delegation"), which a job can then use without ever holding the user's own refresh token.
+
+use super::{chain, desc, ClientCreds, Metadata, OauthError};
+use crate::protocol::AudienceParam;
+use crate::secret::{AccessToken, RefreshToken};
+use serde::Deserialize;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
+/// A token response is a few kilobytes; anything this large is not one.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// What an offline delegation gave us.
+#[derive(Debug)]
+pub struct Delegated {
+    pub refresh_token: RefreshToken,
+    /// The delegated refresh token's lifetime, when the provider says.
+    pub lifetime: Option<Duration>,
+    /// The scopes the provider says it granted.
+    pub scopes: Option<Vec<String>>,
+}
+
+/// How the client authenticates at the token endpoint: the method chosen here is also what a
+/// job credential records, so the job authenticates the same way.
+pub fn client_auth_method(md: &Metadata, creds: &ClientCreds) -> Option<&'static str> {
+    creds.client_secret.as_ref()?;
+    let methods = &md.token_endpoint_auth_methods_supported;
+    let post_only = !methods.is_empty()
+        && !methods.iter().any(|m| m == "client_secret_basic")
+        && methods.iter().any(|m| m == "client_secret_post");
+    Some(if post_only {
+        "client_secret_post"
+    } else {
+        "client_secret_basic"
+    })
+}
+
+/// Whether the provider's metadata rules token exchange out (an empty list says nothing).
+pub fn exchange_unsupported(md: &Metadata) -> bool {
+    !md.grant_types_supported.is_empty()
+        && !md
+            .grant_types_supported
+            .iter()
+            .any(|g| g == TOKEN_EXCHANGE_GRANT)
+}
+
+/// Exchanges `subject` (an access token of the user's grant) for a delegated refresh token.
+pub async fn delegate(
+    http: &reqwest::Client,
+    md: &Metadata,
+    creds: &ClientCreds,
+    subject: &AccessToken,
+    scopes: &[String],
+    audiences: &[String],
+    audience_param: AudienceParam,
+) -> Result<Delegated, OauthError> {
+    let mut scope: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    // No refresh token without offline access.
+    if !scope.contains(&"offline_access") {
+        scope.push("offline_access");
+    }
+    let scope = scope.join(" ");
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", TOKEN_EXCHANGE_GRANT),
+        ("subject_token", subject.expose()),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("requested_token_type", REFRESH_TOKEN_TYPE),
+        ("scope", &scope),
+    ];
+    let joined = audiences.join(" ");
+    match audience_param {
+        AudienceParam::Resource => form.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
+        AudienceParam::Audience if !audiences.is_empty() => form.push(("audience", &joined)),
+        AudienceParam::Audience => {}
+    }
+    let auth = client_auth_method(md, creds);
+    if auth != Some("client_secret_basic") {
+        form.push(("client_id", &creds.client_id));
+    }
+    if let (Some("client_secret_post"), Some(secret)) = (auth, &creds.client_secret) {
+        form.push(("client_secret", secret.expose()));
+    }
+    let body = Zeroizing::new(
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish(),
+    );
+    let mut request = http
+        .post(&md.token_endpoint)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body.as_bytes().to_vec());
+    if let (Some("client_secret_basic"), Some(secret)) = (auth, &creds.client_secret) {
+        request = request.basic_auth(form_encode(&creds.client_id), Some(form_encode(secret.expose())));
+    }
+    let what = format!("token exchange at {}", md.token_endpoint);
+    let mut resp = request
+        .send()
+        .await
+        .map_err(|e| OauthError::Transient(format!("{what} failed: {}", chain(&e))))?;
+    let status = resp.status();
+    let mut bytes = Zeroizing::new(Vec::new());
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| OauthError::Transient(format!("{what} failed: {}", chain(&e))))?
+    {
+        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(OauthError::Transient(format!(
+                "{what}: the answer is larger than {MAX_RESPONSE_BYTES} bytes (HTTP {status})"
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        return Err(error_answer(&what, status, &bytes));
+    }
+    parse_success(&what, status, &bytes)
+}
+
+/// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic authentication.
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn error_answer(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> OauthError {
+    #[derive(Deserialize)]
+    struct ErrorBody {
+        error: String,
+        #[serde(default)]
+        error_description: Option<String>,
+    }
+    let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) else {
+        return OauthError::Transient(format!(
+            "{what} answered HTTP {status} with a body that is not an OAuth error"
+        ));
+    };
+    let description = body.error_description;
+    match body.error.as_str() {
+        "invalid_grant" => OauthError::InvalidGrant(description),
+        "invalid_client" | "unauthorized_client" => OauthError::InvalidClient {
+            code: body.error,
+            description,
+        },
+        "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
+            "{what}: the provider reported {}{} (HTTP {status})",
+            body.error,
+            desc(&description)
+        )),
+        _ => OauthError::Refused {
+            code: body.error,
+            description,
+        },
+    }
+}
+
+fn parse_success(
+    what: &str,
+    status: reqwest::StatusCode,
+    bytes: &[u8],
+) -> Result<Delegated, OauthError> {
+    #[derive(Deserialize)]
+    struct ExchangeBody {
+        #[serde(default)]
+        access_token: Option<AccessToken>,
+        #[serde(default)]
+        issued_token_type: Option<String>,
+        #[serde(default)]
+        refresh_token: Option<RefreshToken>,
+        #[serde(default)]
+        expires_in: Option<u64>,
+        #[serde(default)]
+        refresh_token_expires_in: Option<u64>,
+        #[serde(default)]
+        scope: Option<String>,
+    }
+    // The body holds a token: an error never quotes it.
+    let body: ExchangeBody = serde_json::from_slice(bytes).map_err(|_| {
+        OauthError::Transient(format!(
+            "{what} answered HTTP {status} with a body that is not a token response"
+        ))
+    })?;
+    let issued_refresh = body.issued_token_type.as_deref() == Some(REFRESH_TOKEN_TYPE);
+    // RFC 8693 puts the issued token in `access_token` whatever its type; IAM-style answers
+    // carry the new grant's refresh token in `refresh_token` beside an access token.
+    let token = match (body.refresh_token, body.access_token) {
+        (Some(rt), _) => rt,
+        (None, Some(t)) if issued_refresh => RefreshToken::new(t.expose()),
+        _ => {
+            return Err(OauthError::Refused {
+                code: "no_refresh_token".into(),
+                description: Some(format!(
+                    "the provider exchanged the token but issued no refresh token (issued_token_type {}); it does not offer offline delegation to this client",
+                    body.issued_token_type.as_deref().unwrap_or("missing")
+                )),
+            })
+        }
+    };
+    if token.expose().is_empty() {
+        return Err(OauthError::Transient(format!(
+            "{what} answered with an empty token"
+        )));
+    }
+    let lifetime = body
+        .refresh_token_expires_in
+        .or(if issued_refresh { body.expires_in } else { None })
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs);
+    Ok(Delegated {
+        refresh_token: token,
+        lifetime,
+        scopes: body
+            .scope
+            .map(|s| s.split_whitespace().map(str::to_string).collect()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(json: &str) -> Result<Delegated, OauthError> {
+        parse_success("x", reqwest::StatusCode::OK, json.as_bytes())
+    }
+
+    #[test]
+    fn rfc8693_answer_with_the_refresh_token_in_access_token() {
+        let d = ok(r#"{"access_token":"RT1","issued_token_type":"urn:ietf:params:oauth:token-type:refresh_token","token_type":"N_A","expires_in":600,"scope":"storage.read:/ offline_access"}"#).unwrap();
+        assert_eq!(d.refresh_token.expose(), "RT1");
+        assert_eq!(d.lifetime, Some(Duration::from_secs(600)));
+        assert_eq!(d.scopes.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn iam_style_answer_with_access_and_refresh_token() {
+        let d = ok(r#"{"access_token":"AT","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","refresh_token":"RT2","expires_in":60}"#).unwrap();
+        assert_eq!(d.refresh_token.expose(), "RT2");
+        assert_eq!(d.lifetime, None, "expires_in is the access token's here");
+    }
+
+    #[test]
+    fn an_answer_without_refresh_token_is_refused_and_not_quoted() {
+        let e = ok(r#"{"access_token":"SECRETAT","issued_token_type":"urn:ietf:params:oauth:token-type:access_token"}"#).unwrap_err();
+        assert!(matches!(e, OauthError::Refused { .. }));
+        assert!(!e.to_string().contains("SECRETAT"));
+        let e = ok("{not json SECRET").unwrap_err().to_string();
+        assert!(!e.contains("SECRET"), "{e}");
+    }
+
+    #[test]
+    fn error_answers_are_classified() {
+        let e = |b: &str| error_answer("x", reqwest::StatusCode::BAD_REQUEST, b.as_bytes());
+        assert!(matches!(
+            e(r#"{"error":"unsupported_grant_type"}"#),
+            OauthError::Refused { .. }
+        ));
+        assert!(matches!(
+            e(r#"{"error":"invalid_grant"}"#),
+            OauthError::InvalidGrant(_)
+        ));
+        assert!(matches!(e("<html>"), OauthError::Transient(_)));
+    }
+}
