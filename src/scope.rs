@@ -77,7 +77,10 @@ pub fn covers(granted: &str, requested: &str) -> bool {
     if g_kind != r_kind || !STORAGE_SCOPES.contains(&g_kind) {
         return false;
     }
-    g_path == "/" || r_path.strip_prefix(g_path).is_some_and(|rest| rest.starts_with('/'))
+    g_path == "/"
+        || r_path
+            .strip_prefix(g_path)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Normalises audiences: an origin loses its trailing slash and default port, as the WLCG

@@ -7,8 +7,8 @@ use super::state::{provider_failure, Failure, State};
 use super::tokens::get_token;
 use crate::oauth::{self, OauthError};
 use crate::protocol::{
-    unix_now, DelegateRequest, DelegationStatus, ErrorKind, JobCredential, Response,
-    TokenRequest, CREDENTIAL_FORMAT,
+    unix_now, DelegateRequest, DelegationStatus, ErrorKind, JobCredential, Response, TokenRequest,
+    CREDENTIAL_FORMAT,
 };
 
 /// The subject token must outlive the exchange comfortably.

@@ -37,7 +37,10 @@ pub fn new_id() -> String {
 pub fn load(path: &Path) -> Record {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            tracing::warn!("ignoring the unreadable delegation record {}: {e}", path.display());
+            tracing::warn!(
+                "ignoring the unreadable delegation record {}: {e}",
+                path.display()
+            );
             Record::default()
         }),
         Err(_) => Record::default(),

@@ -20,8 +20,7 @@ pub fn run(args: DelegateArgs) -> Result<()> {
         account: args.account.clone(),
         issuer: args.issuer.clone(),
         scopes: normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?,
-        audiences: normalise_audiences(&args.audiences)
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        audiences: normalise_audiences(&args.audiences).map_err(|e| Error::Usage(e.to_string()))?,
         lifetime_secs: lifetime,
     };
     let (_conn, response) = request(|| Request::Delegate(req.clone()))?;
@@ -32,12 +31,11 @@ pub fn run(args: DelegateArgs) -> Result<()> {
         // A delegated token nobody holds should not stay valid at the provider.
         let undone = match credential::renew::revoke_credential(&cred, &out) {
             Ok(()) => "it was revoked again".to_string(),
-            Err(r) => format!("revoking it again failed too ({r}): it stays valid until it expires"),
+            Err(r) => {
+                format!("revoking it again failed too ({r}): it stays valid until it expires")
+            }
         };
-        return Err(Error::Usage(format!(
-            "cannot write the job credential: {e}; {undone}"
-        ))
-        .into());
+        return Err(Error::Usage(format!("cannot write the job credential: {e}; {undone}")).into());
     }
     eprint!("{}", summary(&cred, &out, lifetime));
     Ok(())

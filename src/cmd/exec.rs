@@ -28,7 +28,12 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     let explicit_margin = request.min_valid_secs;
     let grant = source.fetch(&request)?;
     let (path, created) = match &args.file {
-        Some(p) => (p.clone(), !p.exists()),
+        // Absolute, so the command can change directory and still find it.
+        Some(p) => {
+            let p = super::env::absolute(p)?;
+            let created = !p.exists();
+            (p, created)
+        }
         None => (
             tokenfile::discovery_path(Some(&format!("exec-{}", std::process::id())))?,
             true,
@@ -73,10 +78,13 @@ pub fn run(args: ExecArgs) -> Result<u8> {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
         }
         request.min_valid_secs = Some(margin);
-        let renewed = source.fetch(&request).map_err(anyhow::Error::from).and_then(|g| {
-            tokenfile::write(&path, &g.token)?;
-            Ok(g)
-        });
+        let renewed = source
+            .fetch(&request)
+            .map_err(anyhow::Error::from)
+            .and_then(|g| {
+                tokenfile::write(&path, &g.token)?;
+                Ok(g)
+            });
         match renewed {
             Ok(g) => {
                 current = g;

@@ -13,7 +13,7 @@ use crate::protocol::{JobCredential, CREDENTIAL_FORMAT};
 use crate::scope::covers;
 use crate::tokenfile::{check_target, TokenFileError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Nothing tok writes comes near this; a larger file is not a credential.
@@ -23,7 +23,9 @@ const MAX_CREDENTIAL_BYTES: u64 = 1024 * 1024;
 pub enum CredentialError {
     #[error("cannot read the job credential {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
-    #[error("{path} is not a tok job credential ({reason}); make one with `tok delegate --out FILE`")]
+    #[error(
+        "{path} is not a tok job credential ({reason}); make one with `tok delegate --out FILE`"
+    )]
     Format { path: PathBuf, reason: String },
     #[error("{path} is a job credential of format {found}, which this tok does not know (it reads format {CREDENTIAL_FORMAT}); use the tok that wrote it")]
     Version { path: PathBuf, found: u32 },
@@ -67,6 +69,11 @@ pub fn load(path: &Path) -> Result<JobCredential, CredentialError> {
             owner: meta.uid(),
         });
     }
+    if meta.permissions().mode() & 0o077 != 0 {
+        // File transfer to a worker node does not always keep 0600; a secret file must be.
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(read_err)?;
+    }
     if meta.len() > MAX_CREDENTIAL_BYTES {
         return Err(CredentialError::Format {
             path: path.to_path_buf(),
@@ -84,8 +91,7 @@ pub fn load(path: &Path) -> Result<JobCredential, CredentialError> {
         tok_credential: u32,
     }
     // serde_json's messages name a line and column, never the value.
-    let header: Header =
-        serde_json::from_slice(&bytes).map_err(|e| format_err(format!("{e}")))?;
+    let header: Header = serde_json::from_slice(&bytes).map_err(|e| format_err(format!("{e}")))?;
     if header.tok_credential != CREDENTIAL_FORMAT {
         return Err(CredentialError::Version {
             path: path.to_path_buf(),
@@ -277,14 +283,31 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_open_to_others_is_made_private_on_read() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("job.cred");
+        save(&p, &credential()).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        load(&p).unwrap();
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
     fn unknown_versions_and_garbage_are_refused_without_quoting() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c");
         std::fs::write(&p, r#"{"tok_credential": 9, "refresh_token": "SECRET"}"#).unwrap();
-        assert!(matches!(load(&p), Err(CredentialError::Version { found: 9, .. })));
+        assert!(matches!(
+            load(&p),
+            Err(CredentialError::Version { found: 9, .. })
+        ));
         std::fs::write(&p, r#"{"tok_credential": 1, "refresh_token": "SECRET"}"#).unwrap();
         let e = load(&p).unwrap_err().to_string();
-        assert!(e.contains("not a tok job credential") && !e.contains("SECRET"), "{e}");
+        assert!(
+            e.contains("not a tok job credential") && !e.contains("SECRET"),
+            "{e}"
+        );
         std::fs::write(&p, "SECRET-not-json").unwrap();
         let e = load(&p).unwrap_err().to_string();
         assert!(!e.contains("SECRET"), "{e}");

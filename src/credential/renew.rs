@@ -29,9 +29,7 @@ impl RenewError {
             RenewError::Credential(e) => match e {
                 CredentialError::Expired { .. } => ErrorKind::NeedsLogin,
                 CredentialError::Wider { .. } => ErrorKind::Denied,
-                CredentialError::Write { .. } | CredentialError::Lock { .. } => {
-                    ErrorKind::Internal
-                }
+                CredentialError::Write { .. } | CredentialError::Lock { .. } => ErrorKind::Internal,
                 _ => ErrorKind::Usage,
             },
         }
@@ -76,16 +74,12 @@ pub fn fetch(
     let now = unix_now();
     let expires_at = match tokens.expires_in {
         Some(d) => now.saturating_add(d.as_secs()),
-        None => oauth::jwt_expiry(&tokens.access_token)
-            .unwrap_or(now + FALLBACK_LIFETIME_SECS),
+        None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
     };
     Ok(TokenGrant {
         token: tokens.access_token,
         expires_at,
-        scopes: tokens
-            .scopes
-            .filter(|s| !s.is_empty())
-            .unwrap_or(scopes),
+        scopes: tokens.scopes.filter(|s| !s.is_empty()).unwrap_or(scopes),
         audiences,
         account: credential.account,
         issuer: credential.issuer,

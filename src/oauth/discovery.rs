@@ -44,7 +44,9 @@ pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError>
 
 /// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
 /// errors): a job credential carries its provider's CA this way.
-pub fn http_client_trusting(extra_ca: Option<(&[u8], &str)>) -> Result<reqwest::Client, OauthError> {
+pub fn http_client_trusting(
+    extra_ca: Option<(&[u8], &str)>,
+) -> Result<reqwest::Client, OauthError> {
     let timeout = std::env::var("TOK_HTTP_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
@@ -135,7 +137,10 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
             md.issuer
         )));
     };
-    let mut grant_types = vec!["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"];
+    let mut grant_types = vec![
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "refresh_token",
+    ];
     // Asked for only where offered: providers refuse grant types they do not support.
     if md
         .grant_types_supported

@@ -99,7 +99,10 @@ pub async fn delegate(
         .header(reqwest::header::ACCEPT, "application/json")
         .body(body.as_bytes().to_vec());
     if let (Some("client_secret_basic"), Some(secret)) = (auth, &creds.client_secret) {
-        request = request.basic_auth(form_encode(&creds.client_id), Some(form_encode(secret.expose())));
+        request = request.basic_auth(
+            form_encode(&creds.client_id),
+            Some(form_encode(secret.expose())),
+        );
     }
     let what = format!("token exchange at {}", md.token_endpoint);
     let mut resp = request
@@ -211,7 +214,11 @@ fn parse_success(
     }
     let lifetime = body
         .refresh_token_expires_in
-        .or(if issued_refresh { body.expires_in } else { None })
+        .or(if issued_refresh {
+            body.expires_in
+        } else {
+            None
+        })
         .filter(|s| *s > 0)
         .map(Duration::from_secs);
     Ok(Delegated {

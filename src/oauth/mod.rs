@@ -8,7 +8,10 @@ mod exchange;
 mod tokens;
 
 pub use device::{device_authorize, device_poll};
-pub use discovery::{discover, http_client, http_client_trusting, register, Metadata, CONNECT_TIMEOUT, REQUEST_TIMEOUT};
+pub use discovery::{
+    discover, http_client, http_client_trusting, register, Metadata, CONNECT_TIMEOUT,
+    REQUEST_TIMEOUT,
+};
 pub use exchange::{
     client_auth_method, delegate, exchange_unsupported, Delegated, TOKEN_EXCHANGE_GRANT,
 };

@@ -3,6 +3,7 @@
 
 mod agent;
 mod common;
+mod delegate;
 mod env_exec;
 mod faults;
 mod flow;

@@ -299,6 +299,14 @@ try {
   const r2 = x.status === 200 ? await dRefresh(x.body.refresh_token, { audience: AUD1 }) : x;
   check('exchange without audience -> wlcg any only', at?.aud === 'https://wlcg.cern.ch/jwt/v1/any' && at.scope === 'storage.read:/' && r2.body?.error === 'invalid_target', [x.body, r.body, r2.body]);
 
+  // The static clients have the grant too (public, and confidential with client_secret_basic).
+  x = await exchange({ scope: 'offline_access storage.read:/' }, stat.t.body.access_token, { client_id: 'tok-static' });
+  const xConf = await token({
+    grant_type: EXCHANGE, subject_token: conf.t.body.access_token, subject_token_type: TT_AT, requested_token_type: TT_RT, scope: 'offline_access compute.create',
+  }, { headers: basic });
+  secrets.push(x.body?.refresh_token, xConf.body?.refresh_token);
+  check('static clients can exchange', x.status === 200 && xConf.status === 200 && xConf.body.scope === 'offline_access compute.create', [x.body, xConf.body]);
+
   // Refused exchanges.
   const refused = async (name, extra, error, subject, cl) => {
     const e = await exchange(extra, subject, cl);

@@ -335,6 +335,13 @@ pub fn wait_until(mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// Decodes a JWT's claims (tests only: no signature check).
 pub fn jwt_claims(token: &str) -> serde_json::Value {
     use base64::Engine;

@@ -65,6 +65,8 @@ pub struct ProviderOpts {
     pub at_ttl: u64,
     pub rotate: bool,
     pub device_ttl: u64,
+    /// Offer RFC 8693 token exchange (offline delegation).
+    pub token_exchange: bool,
 }
 
 impl Default for ProviderOpts {
@@ -73,6 +75,7 @@ impl Default for ProviderOpts {
             at_ttl: 3600,
             rotate: false,
             device_ttl: 600,
+            token_exchange: true,
         }
     }
 }
@@ -111,6 +114,10 @@ impl Provider {
             .env("ROTATE", if opts.rotate { "1" } else { "0" })
             .env("DEVICE_TTL", opts.device_ttl.to_string())
             .env("DEVICE_INTERVAL", "1")
+            .env(
+                "TOKEN_EXCHANGE",
+                if opts.token_exchange { "1" } else { "0" },
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -188,6 +195,14 @@ impl Provider {
 
     pub fn set_rotate(&self, rotate: bool) {
         self.post("/test/config", serde_json::json!({ "rotate": rotate }));
+    }
+
+    /// Lifetime the provider gives delegated refresh tokens.
+    pub fn set_delegation_ttl(&self, secs: u64) {
+        self.post(
+            "/test/config",
+            serde_json::json!({ "delegation_ttl": secs }),
+        );
     }
 
     pub fn live_refresh_tokens(&self) -> Vec<serde_json::Value> {

@@ -1,0 +1,423 @@
+//! Long jobs by delegation (issue 8): `tok delegate` trades the user's access token for a
+//! delegated, narrowed refresh token (RFC 8693 at the real test provider), and a job renews its
+//! tokens from that credential with no agent, no socket and no store.
+
+use crate::common::{jwt_claims, wait_with_timeout, Approval, Provider, ProviderOpts, TestEnv};
+use std::collections::HashSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+const AUD: &str = "https://se.example.org";
+
+/// `tok delegate ARGS --out DIR/NAME` and the credential's path.
+#[track_caller]
+fn delegate(env: &TestEnv, name: &str, args: &[&str]) -> PathBuf {
+    let path = env.path().join(name);
+    let mut all = vec!["delegate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", path.to_str().unwrap()]);
+    let out = env.run(&all).ok();
+    assert!(out.stdout.is_empty(), "nothing on stdout\n{out}");
+    path
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// From now on this environment has no agent: it is stopped and may not be started.
+fn without_agent(env: &mut TestEnv) {
+    env.stop_agent();
+    env.set_env("TOK_NO_AUTOSTART", "1");
+}
+
+fn scope_set(claims: &serde_json::Value) -> HashSet<String> {
+    claims["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .split(' ')
+        .map(str::to_string)
+        .collect()
+}
+
+fn set(items: &[&str]) -> HashSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn delegate_writes_a_private_narrowed_credential_that_works_without_an_agent() {
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    env.login_cms(&provider);
+    let user_tokens: HashSet<String> = provider
+        .live_refresh_tokens()
+        .iter()
+        .filter_map(|r| r["value"].as_str().map(str::to_string))
+        .collect();
+
+    let path = env.path().join("job.cred");
+    let out = env
+        .run(&[
+            "delegate",
+            "-s",
+            "storage.read:/data compute.create",
+            "--aud",
+            AUD,
+            "--lifetime",
+            "2d",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(out.stdout.is_empty(), "{out}");
+    for want in [
+        "storage.read:/data",
+        "compute.create",
+        AUD,
+        "valid until",
+        path.to_str().unwrap(),
+    ] {
+        assert!(out.stderr.contains(want), "summary lacks {want}\n{out}");
+    }
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let cred = read_json(&path);
+    assert_eq!(cred["tok_credential"], 1);
+    assert_eq!(cred["issuer"], provider.issuer.as_str());
+    assert_eq!(
+        cred["scopes"],
+        serde_json::json!(["compute.create", "storage.read:/data"])
+    );
+    assert_eq!(cred["audiences"], serde_json::json!([AUD]));
+    assert!(
+        cred.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
+    let now = crate::common::unix_now();
+    let not_after = cred["not_after"].as_u64().unwrap();
+    assert!(not_after.abs_diff(now + 2 * 86400) < 60, "{cred}");
+    let delegated_rt = cred["refresh_token"].as_str().unwrap().to_string();
+    assert!(
+        !user_tokens.contains(&delegated_rt),
+        "the credential holds a delegated token, never the user's"
+    );
+    let delegated: Vec<_> = provider
+        .live_refresh_tokens()
+        .into_iter()
+        .filter(|r| r["value"] == delegated_rt.as_str())
+        .collect();
+    assert_eq!(delegated.len(), 1, "the provider knows the delegated token");
+    assert_eq!(delegated[0]["delegated"], true);
+
+    // The agent records the delegation, and `tok status` shows it (never the token).
+    let status = env.run(&["status", "--json"]).ok();
+    let d = &status.json()["accounts"][0]["delegations"][0];
+    assert_eq!(d["id"], cred["id"], "{status}");
+    assert!(d["fingerprint"].as_str().unwrap().starts_with("sha256:"));
+    assert!(!status.stdout.contains(&delegated_rt));
+    let text = env.run(&["status"]).ok();
+    assert!(text.stdout.contains(cred["id"].as_str().unwrap()), "{text}");
+    assert!(
+        env.agent_log().contains("delegated a job credential"),
+        "{}",
+        env.agent_log()
+    );
+
+    // In the job: no agent. Tokens carry exactly the delegated scopes and audience.
+    without_agent(&mut env);
+    let before = provider.stats()["token_requests"].as_u64().unwrap();
+    let token = env.token(&["--credential", path.to_str().unwrap()]);
+    let claims = jwt_claims(&token);
+    assert_eq!(
+        scope_set(&claims),
+        set(&["compute.create", "storage.read:/data"])
+    );
+    assert_eq!(claims["aud"], AUD);
+    // Narrower is fine.
+    let token = env.token(&[
+        "--credential",
+        path.to_str().unwrap(),
+        "-s",
+        "storage.read:/data/mc",
+    ]);
+    assert_eq!(jwt_claims(&token)["scope"], "storage.read:/data/mc");
+    // Wider is refused by tok before the provider is asked.
+    let after_ok = provider.stats()["token_requests"].as_u64().unwrap();
+    assert_eq!(after_ok, before + 2);
+    for args in [
+        vec!["-s", "storage.read:/"],
+        vec!["-s", "storage.modify:/data"],
+        vec!["--aud", "https://other.example.org"],
+    ] {
+        let mut all = vec!["get", "--credential", path.to_str().unwrap()];
+        all.extend(args);
+        let out = env.run(&all).code(5);
+        assert!(out.stderr.contains("does not cover"), "{out}");
+    }
+    assert_eq!(
+        provider.stats()["token_requests"].as_u64().unwrap(),
+        after_ok
+    );
+    // `--credential` with an account is a usage error; the credential path never starts an agent.
+    env.run(&["get", "--credential", path.to_str().unwrap(), "-a", "cms"])
+        .code(2);
+    assert!(!env.socket().exists(), "no agent was started");
+}
+
+#[test]
+fn the_credential_carries_the_accounts_ca_to_worker_nodes() {
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    let ca = env.ca_file().to_str().unwrap().to_string();
+    env.login(
+        &provider,
+        &[
+            "cms",
+            "--issuer",
+            &provider.issuer,
+            "--ca-file",
+            &ca,
+            "--scope",
+            "storage.read:/",
+        ],
+        Approval::Approve,
+    )
+    .ok();
+    let path = delegate(&env, "job.cred", &["-s", "storage.read:/x"]);
+    let cred = read_json(&path);
+    assert!(cred["ca_pem"]
+        .as_str()
+        .unwrap()
+        .contains("BEGIN CERTIFICATE"));
+    // A worker node that trusts only the system store.
+    without_agent(&mut env);
+    env.set_env("SSL_CERT_FILE", "");
+    let token = env.token(&["--credential", path.to_str().unwrap()]);
+    assert_eq!(jwt_claims(&token)["scope"], "storage.read:/x");
+}
+
+#[test]
+fn expiry_provider_cap_revocation_and_logout() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    env.login_cms(&provider);
+
+    // not_after is tok's own limit, even where the provider would still accept the token.
+    let short = delegate(
+        &env,
+        "short.cred",
+        &["-s", "storage.read:/x", "--lifetime", "1s"],
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    let out = env
+        .run(&["get", "--credential", short.to_str().unwrap()])
+        .code(3);
+    assert!(out.stderr.contains("expired"), "{out}");
+
+    // The provider caps the lifetime, and the summary says so.
+    provider.set_delegation_ttl(3600);
+    let path = env.path().join("capped.cred");
+    let out = env
+        .run(&[
+            "delegate",
+            "-s",
+            "storage.read:/x",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(out.stderr.contains("capped by the provider"), "{out}");
+    let not_after = read_json(&path)["not_after"].as_u64().unwrap();
+    assert!(not_after <= crate::common::unix_now() + 3600);
+    provider.set_delegation_ttl(7 * 86400);
+
+    // Revocation ends the delegated grant only: the user's account keeps working.
+    let revoked = delegate(&env, "revoked.cred", &["-s", "storage.read:/x"]);
+    let copy = env.path().join("copy.cred");
+    std::fs::copy(&revoked, &copy).unwrap();
+    let id = read_json(&revoked)["id"].as_str().unwrap().to_string();
+    let out = env
+        .run(&["revoke", "--credential", revoked.to_str().unwrap()])
+        .ok();
+    assert!(out.stderr.contains("revoked"), "{out}");
+    assert!(!revoked.exists(), "the file is removed");
+    let status = env.run(&["status", "--json"]).ok();
+    assert!(
+        !status.stdout.contains(&id),
+        "a revoked credential is not listed\n{status}"
+    );
+    let out = env
+        .run(&["get", "--credential", copy.to_str().unwrap()])
+        .code(3);
+    assert!(out.stderr.contains("no longer accepts"), "{out}");
+    env.token(&["-s", "storage.read:/after-revoke"]);
+
+    // The user's logout (which revokes the user's own refresh token) leaves credentials alive.
+    let kept = delegate(&env, "kept.cred", &["-s", "storage.read:/x"]);
+    env.run(&["logout", "cms"]).ok();
+    let token = env.token(&["--credential", kept.to_str().unwrap()]);
+    assert_eq!(jwt_claims(&token)["scope"], "storage.read:/x");
+}
+
+#[test]
+fn a_provider_without_token_exchange_gets_a_clear_error() {
+    let provider = Provider::start_with(ProviderOpts {
+        token_exchange: false,
+        ..Default::default()
+    });
+    let env = TestEnv::new();
+    env.login_cms(&provider);
+    let path = env.path().join("job.cred");
+    let out = env
+        .run(&[
+            "delegate",
+            "-s",
+            "storage.read:/x",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .code(5);
+    assert!(out.stderr.contains("token exchange"), "{out}");
+    assert!(
+        out.stderr.contains("credmon"),
+        "names the alternatives\n{out}"
+    );
+    assert!(!path.exists());
+}
+
+/// The acceptance test of issue 8: a 20 s job with 4 s tokens at a rotating provider, the agent
+/// stopped and forbidden to start.
+#[test]
+fn a_long_job_renews_from_its_credential_with_no_agent() {
+    let provider = Provider::start_with(ProviderOpts {
+        at_ttl: 4,
+        rotate: true,
+        ..Default::default()
+    });
+    let mut env = TestEnv::new();
+    env.login_cms(&provider);
+    let path = delegate(
+        &env,
+        "job.cred",
+        &["-s", "storage.read:/data", "--aud", AUD],
+    );
+    let first_rt = read_json(&path)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let agent_log = env.agent_log();
+    without_agent(&mut env);
+
+    let seen = env.path().join("seen");
+    let script = format!(
+        r#"i=0
+while [ $i -lt 800 ]; do
+  t=$(cat "$BEARER_TOKEN_FILE") || exit 9
+  [ -n "$t" ] || exit 8
+  case "$t" in *.*.*) ;; *) exit 7 ;; esac
+  printf '%s\n' "$t" >> {seen}
+  i=$((i+1))
+  sleep 0.025
+done
+exit 42"#,
+        seen = seen.display()
+    );
+    let child = env
+        .command(&[
+            "exec",
+            "--credential",
+            path.to_str().unwrap(),
+            "--",
+            "bash",
+            "-c",
+            &script,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // No token of any kind on a command line while the job runs.
+    let mut argv_seen = String::new();
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(1500));
+        argv_seen.push_str(&all_command_lines());
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(90));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(42), "{stderr}");
+    let tokens: HashSet<String> = std::fs::read_to_string(&seen)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        tokens.len() >= 3,
+        "at least two renewals, saw {} tokens\n{stderr}",
+        tokens.len()
+    );
+    for t in &tokens {
+        let claims = jwt_claims(t);
+        assert_eq!(claims["scope"], "storage.read:/data");
+        assert_eq!(claims["aud"], AUD);
+    }
+    // Rotations were written back, and the file still works afterwards.
+    let last_rt = read_json(&path)["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(last_rt, first_rt, "the provider rotated and tok kept up");
+    env.token(&["--credential", path.to_str().unwrap()]);
+    assert!(!env.socket().exists(), "no agent was started");
+
+    let mut secrets = vec![first_rt, last_rt];
+    secrets.extend(
+        provider
+            .live_refresh_tokens()
+            .iter()
+            .filter_map(|r| r["value"].as_str().map(str::to_string)),
+    );
+    for secret in &secrets {
+        for (what, text) in [
+            ("tok exec's stderr", &stderr),
+            ("agent.log", &agent_log),
+            ("a command line", &argv_seen),
+        ] {
+            assert!(!text.contains(secret.as_str()), "a refresh token in {what}");
+        }
+    }
+}
+
+/// Every process's command line, as `ps` would show them.
+fn all_command_lines() -> String {
+    let mut all = String::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(bytes) = std::fs::read(entry.path().join("cmdline")) {
+            all.push_str(&String::from_utf8_lossy(&bytes).replace('\0', " "));
+            all.push('\n');
+        }
+    }
+    all
+}
+
+#[test]
+fn parallel_steps_of_one_job_never_lose_a_rotation() {
+    let provider = Provider::start_with(ProviderOpts {
+        rotate: true,
+        ..Default::default()
+    });
+    let mut env = TestEnv::new();
+    env.login_cms(&provider);
+    let path = delegate(&env, "job.cred", &["-s", "storage.read:/p"]);
+    without_agent(&mut env);
+    let p = path.to_str().unwrap().to_string();
+    for _ in 0..2 {
+        // A lost rotation would make the provider see a reused token and end the grant.
+        let tokens = env.run_concurrently(6, &["get", "--credential", &p]);
+        assert_eq!(tokens.iter().collect::<HashSet<_>>().len(), 6);
+    }
+    env.token(&["--credential", &p]);
+}
