@@ -228,3 +228,40 @@ xrdcp -f -N {url} {dest}
     };
     assert_read_ok(&server, &out, &dest);
 }
+
+/// Issue 8: a job with no agent renews its token from a delegated job credential, and the real
+/// storage server accepts it.
+#[test]
+fn xrdcp_reads_with_a_token_renewed_from_a_job_credential() {
+    let (_provider, mut env, server) = setup();
+    for (k, v) in server.client_env() {
+        env.set_env(&k, v);
+    }
+    let cred = env.path().join("job.cred");
+    env.run(&[
+        "delegate",
+        "--scope",
+        "storage.read:/data",
+        "--aud",
+        AUD,
+        "--out",
+        cred.to_str().unwrap(),
+    ])
+    .ok();
+    env.stop_agent();
+    env.set_env("TOK_NO_AUTOSTART", "1");
+    let dest = env.path().join("out");
+    let out = env.run(&[
+        "exec",
+        "--credential",
+        cred.to_str().unwrap(),
+        "--",
+        "xrdcp",
+        "-f",
+        "-N",
+        &server.url("/data/f"),
+        dest.to_str().unwrap(),
+    ]);
+    assert_read_ok(&server, &out, &dest);
+    assert!(!env.socket().exists(), "no agent was started");
+}
