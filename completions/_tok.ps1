@@ -29,6 +29,8 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print an access token for an account, scopes and audiences')
             [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Write a token file for grid tools and print shell lines to `eval` that point at it')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a token file that is kept fresh while the command runs')
+            [CompletionResult]::new('delegate', 'delegate', [CompletionResultType]::ParameterValue, 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a job credential at the provider (RFC 7009) and remove its file')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
@@ -59,6 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Pick the account by its issuer URL')
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
             [CompletionResult]::new('--aud', '--aud', [CompletionResultType]::ParameterName, 'Audience to request (repeatable), e.g. https://se.example.org')
@@ -75,6 +78,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Pick the account by its issuer URL')
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
             [CompletionResult]::new('--aud', '--aud', [CompletionResultType]::ParameterName, 'Audience to request (repeatable), e.g. https://se.example.org')
@@ -93,12 +97,37 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
             [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Account to use (default: the default account)')
             [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Pick the account by its issuer URL')
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
             [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`')
             [CompletionResult]::new('--aud', '--aud', [CompletionResultType]::ParameterName, 'Audience to request (repeatable), e.g. https://se.example.org')
             [CompletionResult]::new('--min-valid', '--min-valid', [CompletionResultType]::ParameterName, 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)')
             [CompletionResult]::new('--file', '--file', [CompletionResultType]::ParameterName, 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)')
             [CompletionResult]::new('--inline', '--inline', [CompletionResultType]::ParameterName, 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tok;delegate' {
+            [CompletionResult]::new('-a', '-a', [CompletionResultType]::ParameterName, 'Account to delegate from (default: the default account)')
+            [CompletionResult]::new('--account', '--account', [CompletionResultType]::ParameterName, 'Account to delegate from (default: the default account)')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'Pick the account by its issuer URL')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Scope the job may use (repeatable, or a space-separated list); default: the account''s login scopes. The job can ask for these or narrower ones, never wider')
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope the job may use (repeatable, or a space-separated list); default: the account''s login scopes. The job can ask for these or narrower ones, never wider')
+            [CompletionResult]::new('--aud', '--aud', [CompletionResultType]::ParameterName, 'Audience the job may ask for (repeatable), e.g. https://se.example.org')
+            [CompletionResult]::new('--lifetime', '--lifetime', [CompletionResultType]::ParameterName, 'How long the job may use the credential, e.g. 3d, 36h; the provider may allow less')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The credential file to write (0600, replaced atomically)')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'The credential file to write (0600, replaced atomically)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tok;revoke' {
+            [CompletionResult]::new('--credential', '--credential', [CompletionResultType]::ParameterName, 'The job credential to revoke; the file is removed once the provider has revoked it')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
@@ -223,6 +252,8 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print an access token for an account, scopes and audiences')
             [CompletionResult]::new('env', 'env', [CompletionResultType]::ParameterValue, 'Write a token file for grid tools and print shell lines to `eval` that point at it')
             [CompletionResult]::new('exec', 'exec', [CompletionResultType]::ParameterValue, 'Run a command with a token file that is kept fresh while the command runs')
+            [CompletionResult]::new('delegate', 'delegate', [CompletionResultType]::ParameterValue, 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a job credential at the provider (RFC 7009) and remove its file')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
@@ -242,6 +273,12 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;help;exec' {
+            break
+        }
+        'tok;help;delegate' {
+            break
+        }
+        'tok;help;revoke' {
             break
         }
         'tok;help;init' {

@@ -19,6 +19,9 @@ _tok() {
             tok,agent)
                 cmd="tok__subcmd__agent"
                 ;;
+            tok,delegate)
+                cmd="tok__subcmd__delegate"
+                ;;
             tok,env)
                 cmd="tok__subcmd__env"
                 ;;
@@ -45,6 +48,9 @@ _tok() {
                 ;;
             tok,logout)
                 cmd="tok__subcmd__logout"
+                ;;
+            tok,revoke)
+                cmd="tok__subcmd__revoke"
                 ;;
             tok,status)
                 cmd="tok__subcmd__status"
@@ -85,6 +91,9 @@ _tok() {
             tok__subcmd__help,agent)
                 cmd="tok__subcmd__help__subcmd__agent"
                 ;;
+            tok__subcmd__help,delegate)
+                cmd="tok__subcmd__help__subcmd__delegate"
+                ;;
             tok__subcmd__help,env)
                 cmd="tok__subcmd__help__subcmd__env"
                 ;;
@@ -108,6 +117,9 @@ _tok() {
                 ;;
             tok__subcmd__help,logout)
                 cmd="tok__subcmd__help__subcmd__logout"
+                ;;
+            tok__subcmd__help,revoke)
+                cmd="tok__subcmd__help__subcmd__revoke"
                 ;;
             tok__subcmd__help,status)
                 cmd="tok__subcmd__help__subcmd__status"
@@ -134,7 +146,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec init status list logout unlock lock agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init status list logout unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,8 +321,8 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        tok__subcmd__env)
-            opts="-a -s -h -V --account --issuer --scope --aud --min-valid --shell --file --purpose --inline --help --version"
+        tok__subcmd__delegate)
+            opts="-a -s -o -h -V --account --issuer --scope --aud --lifetime --out --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -325,6 +337,60 @@ _tok() {
                     return 0
                     ;;
                 --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aud)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__env)
+            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --shell --file --purpose --inline --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -364,7 +430,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__exec)
-            opts="-a -s -h -V --account --issuer --scope --aud --min-valid --file --inline --help --version"
+            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --file --inline --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -379,6 +445,10 @@ _tok() {
                     return 0
                     ;;
                 --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -410,7 +480,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__get)
-            opts="-a -s -f -h -V --account --issuer --scope --aud --min-valid --format --help --version"
+            opts="-a -s -f -h -V --account --issuer --credential --scope --aud --min-valid --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -425,6 +495,10 @@ _tok() {
                     return 0
                     ;;
                 --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --credential)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -460,7 +534,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec init status logout unlock lock agent help"
+            opts="login get env exec delegate revoke init status logout unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -532,6 +606,20 @@ _tok() {
         tok__subcmd__help__subcmd__agent__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__help__subcmd__delegate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -655,6 +743,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -760,6 +862,24 @@ _tok() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__revoke)
+            opts="-h -V --credential --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --credential)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

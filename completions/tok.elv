@@ -26,6 +26,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand get 'Print an access token for an account, scopes and audiences'
             cand env 'Write a token file for grid tools and print shell lines to `eval` that point at it'
             cand exec 'Run a command with a token file that is kept fresh while the command runs'
+            cand delegate 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent'
+            cand revoke 'Revoke a job credential at the provider (RFC 7009) and remove its file'
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
@@ -54,6 +56,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -a 'Account to use (default: the default account)'
             cand --account 'Account to use (default: the default account)'
             cand --issuer 'Pick the account by its issuer URL'
+            cand --credential 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them'
             cand -s 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
             cand --scope 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
             cand --aud 'Audience to request (repeatable), e.g. https://se.example.org'
@@ -69,6 +72,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -a 'Account to use (default: the default account)'
             cand --account 'Account to use (default: the default account)'
             cand --issuer 'Pick the account by its issuer URL'
+            cand --credential 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them'
             cand -s 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
             cand --scope 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
             cand --aud 'Audience to request (repeatable), e.g. https://se.example.org'
@@ -86,12 +90,35 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -a 'Account to use (default: the default account)'
             cand --account 'Account to use (default: the default account)'
             cand --issuer 'Pick the account by its issuer URL'
+            cand --credential 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them'
             cand -s 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
             cand --scope 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`'
             cand --aud 'Audience to request (repeatable), e.g. https://se.example.org'
             cand --min-valid 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)'
             cand --file 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)'
             cand --inline 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;delegate'= {
+            cand -a 'Account to delegate from (default: the default account)'
+            cand --account 'Account to delegate from (default: the default account)'
+            cand --issuer 'Pick the account by its issuer URL'
+            cand -s 'Scope the job may use (repeatable, or a space-separated list); default: the account''s login scopes. The job can ask for these or narrower ones, never wider'
+            cand --scope 'Scope the job may use (repeatable, or a space-separated list); default: the account''s login scopes. The job can ask for these or narrower ones, never wider'
+            cand --aud 'Audience the job may ask for (repeatable), e.g. https://se.example.org'
+            cand --lifetime 'How long the job may use the credential, e.g. 3d, 36h; the provider may allow less'
+            cand -o 'The credential file to write (0600, replaced atomically)'
+            cand --out 'The credential file to write (0600, replaced atomically)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;revoke'= {
+            cand --credential 'The job credential to revoke; the file is removed once the provider has revoked it'
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -198,6 +225,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand get 'Print an access token for an account, scopes and audiences'
             cand env 'Write a token file for grid tools and print shell lines to `eval` that point at it'
             cand exec 'Run a command with a token file that is kept fresh while the command runs'
+            cand delegate 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent'
+            cand revoke 'Revoke a job credential at the provider (RFC 7009) and remove its file'
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
@@ -213,6 +242,10 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;env'= {
         }
         &'tok;help;exec'= {
+        }
+        &'tok;help;delegate'= {
+        }
+        &'tok;help;revoke'= {
         }
         &'tok;help;init'= {
         }

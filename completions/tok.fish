@@ -30,6 +30,8 @@ complete -c tok -n "__fish_tok_needs_command" -f -a "login" -d 'Log in to a prov
 complete -c tok -n "__fish_tok_needs_command" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
 complete -c tok -n "__fish_tok_needs_command" -f -a "env" -d 'Write a token file for grid tools and print shell lines to `eval` that point at it'
 complete -c tok -n "__fish_tok_needs_command" -f -a "exec" -d 'Run a command with a token file that is kept fresh while the command runs'
+complete -c tok -n "__fish_tok_needs_command" -f -a "delegate" -d 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent'
+complete -c tok -n "__fish_tok_needs_command" -f -a "revoke" -d 'Revoke a job credential at the provider (RFC 7009) and remove its file'
 complete -c tok -n "__fish_tok_needs_command" -f -a "init" -d 'Print the shell integration snippet: eval "$(tok init bash)"'
 complete -c tok -n "__fish_tok_needs_command" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
 complete -c tok -n "__fish_tok_needs_command" -f -a "list" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
@@ -51,6 +53,7 @@ complete -c tok -n "__fish_tok_using_subcommand login" -s h -l help -d 'Print he
 complete -c tok -n "__fish_tok_using_subcommand login" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand get" -s a -l account -d 'Account to use (default: the default account)' -r
 complete -c tok -n "__fish_tok_using_subcommand get" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand get" -l credential -d 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them' -r -F
 complete -c tok -n "__fish_tok_using_subcommand get" -s s -l scope -d 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`' -r
 complete -c tok -n "__fish_tok_using_subcommand get" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
 complete -c tok -n "__fish_tok_using_subcommand get" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
@@ -61,6 +64,7 @@ complete -c tok -n "__fish_tok_using_subcommand get" -s h -l help -d 'Print help
 complete -c tok -n "__fish_tok_using_subcommand get" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand env" -s a -l account -d 'Account to use (default: the default account)' -r
 complete -c tok -n "__fish_tok_using_subcommand env" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand env" -l credential -d 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them' -r -F
 complete -c tok -n "__fish_tok_using_subcommand env" -s s -l scope -d 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`' -r
 complete -c tok -n "__fish_tok_using_subcommand env" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
 complete -c tok -n "__fish_tok_using_subcommand env" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
@@ -77,6 +81,7 @@ complete -c tok -n "__fish_tok_using_subcommand env" -s h -l help -d 'Print help
 complete -c tok -n "__fish_tok_using_subcommand env" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand exec" -s a -l account -d 'Account to use (default: the default account)' -r
 complete -c tok -n "__fish_tok_using_subcommand exec" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand exec" -l credential -d 'Renew from this job credential (from `tok delegate`) instead of asking the agent: no socket, no agent, no store. Scopes and audiences default to the delegated ones and may only narrow them' -r -F
 complete -c tok -n "__fish_tok_using_subcommand exec" -s s -l scope -d 'Scope to request (repeatable, or a space-separated list). A bare WLCG storage scope such as `storage.read` means the whole namespace and is sent as `storage.read:/`' -r
 complete -c tok -n "__fish_tok_using_subcommand exec" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
 complete -c tok -n "__fish_tok_using_subcommand exec" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
@@ -84,6 +89,17 @@ complete -c tok -n "__fish_tok_using_subcommand exec" -l file -d 'Token file to 
 complete -c tok -n "__fish_tok_using_subcommand exec" -l inline -d 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)'
 complete -c tok -n "__fish_tok_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c tok -n "__fish_tok_using_subcommand exec" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand delegate" -s a -l account -d 'Account to delegate from (default: the default account)' -r
+complete -c tok -n "__fish_tok_using_subcommand delegate" -l issuer -d 'Pick the account by its issuer URL' -r
+complete -c tok -n "__fish_tok_using_subcommand delegate" -s s -l scope -d 'Scope the job may use (repeatable, or a space-separated list); default: the account\'s login scopes. The job can ask for these or narrower ones, never wider' -r
+complete -c tok -n "__fish_tok_using_subcommand delegate" -l aud -d 'Audience the job may ask for (repeatable), e.g. https://se.example.org' -r
+complete -c tok -n "__fish_tok_using_subcommand delegate" -l lifetime -d 'How long the job may use the credential, e.g. 3d, 36h; the provider may allow less' -r
+complete -c tok -n "__fish_tok_using_subcommand delegate" -s o -l out -d 'The credential file to write (0600, replaced atomically)' -r -F
+complete -c tok -n "__fish_tok_using_subcommand delegate" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand delegate" -s V -l version -d 'Print version'
+complete -c tok -n "__fish_tok_using_subcommand revoke" -l credential -d 'The job credential to revoke; the file is removed once the provider has revoked it' -r -F
+complete -c tok -n "__fish_tok_using_subcommand revoke" -s h -l help -d 'Print help'
+complete -c tok -n "__fish_tok_using_subcommand revoke" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand init" -s h -l help -d 'Print help'
 complete -c tok -n "__fish_tok_using_subcommand init" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand status" -l json -d 'Machine-readable output'
@@ -132,17 +148,19 @@ complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcomman
 complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'
 complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the agent (in the foreground with --foreground, as service managers want)'
 complete -c tok -n "__fish_tok_using_subcommand agent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "env" -d 'Write a token file for grid tools and print shell lines to `eval` that point at it'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "exec" -d 'Run a command with a token file that is kept fresh while the command runs'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "init" -d 'Print the shell integration snippet: eval "$(tok init bash)"'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "unlock" -d 'Give the agent the passphrase of the encrypted file store'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "lock" -d 'Make the agent forget the file store\'s key and every cached access token'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "agent" -d 'Start, stop or inspect the background agent'
-complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec init status logout unlock lock agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "login" -d 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "get" -d 'Print an access token for an account, scopes and audiences'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "env" -d 'Write a token file for grid tools and print shell lines to `eval` that point at it'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "exec" -d 'Run a command with a token file that is kept fresh while the command runs'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "delegate" -d 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "revoke" -d 'Revoke a job credential at the provider (RFC 7009) and remove its file'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "init" -d 'Print the shell integration snippet: eval "$(tok init bash)"'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "status" -d 'Show the agent, the store, accounts and cached tokens (never token values)'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "logout" -d 'Revoke an account\'s refresh token at the provider and forget it'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "unlock" -d 'Give the agent the passphrase of the encrypted file store'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "lock" -d 'Make the agent forget the file store\'s key and every cached access token'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "agent" -d 'Start, stop or inspect the background agent'
+complete -c tok -n "__fish_tok_using_subcommand help; and not __fish_seen_subcommand_from login get env exec delegate revoke init status logout unlock lock agent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "start" -d 'Start the agent in the background unless it is running'
 complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "stop" -d 'Stop the running agent'
 complete -c tok -n "__fish_tok_using_subcommand help; and __fish_seen_subcommand_from agent" -f -a "status" -d 'Say whether the agent runs, and its pid, version and socket'
