@@ -168,17 +168,25 @@ fn delegate_writes_a_private_narrowed_credential_that_works_without_an_agent() {
     assert!(!env.socket().exists(), "no agent was started");
 }
 
+/// A confidential client's secret and the account's CA file travel in the credential (and the
+/// summary says so): a worker node trusts only its system store and knows nothing of the client.
 #[test]
-fn the_credential_carries_the_accounts_ca_to_worker_nodes() {
+fn the_credential_carries_the_client_secret_and_the_accounts_ca_to_worker_nodes() {
     let provider = Provider::start();
     let mut env = TestEnv::new();
     let ca = env.ca_file().to_str().unwrap().to_string();
+    let secret = env.path().join("client.secret");
+    std::fs::write(&secret, "s3cret-client\n").unwrap();
     env.login(
         &provider,
         &[
             "cms",
             "--issuer",
             &provider.issuer,
+            "--client-id",
+            "tok-confidential",
+            "--client-secret-file",
+            secret.to_str().unwrap(),
             "--ca-file",
             &ca,
             "--scope",
@@ -187,8 +195,24 @@ fn the_credential_carries_the_accounts_ca_to_worker_nodes() {
         Approval::Approve,
     )
     .ok();
-    let path = delegate(&env, "job.cred", &["-s", "storage.read:/x"]);
+    let path = env.path().join("job.cred");
+    let out = env
+        .run(&[
+            "delegate",
+            "-s",
+            "storage.read:/x",
+            "--out",
+            path.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(
+        out.stderr
+            .contains("secret of the confidential client `tok-confidential`"),
+        "{out}"
+    );
     let cred = read_json(&path);
+    assert_eq!(cred["client_id"], "tok-confidential");
+    assert_eq!(cred["client_secret"], "s3cret-client");
     assert!(cred["ca_pem"]
         .as_str()
         .unwrap()
@@ -198,6 +222,13 @@ fn the_credential_carries_the_accounts_ca_to_worker_nodes() {
     env.set_env("SSL_CERT_FILE", "");
     let token = env.token(&["--credential", path.to_str().unwrap()]);
     assert_eq!(jwt_claims(&token)["scope"], "storage.read:/x");
+    assert_eq!(jwt_claims(&token)["client_id"], "tok-confidential");
+    let copy = env.path().join("copy.cred");
+    std::fs::copy(&path, &copy).unwrap();
+    env.run(&["revoke", "--credential", path.to_str().unwrap()])
+        .ok();
+    env.run(&["get", "--credential", copy.to_str().unwrap()])
+        .code(3);
 }
 
 #[test]
