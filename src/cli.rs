@@ -17,7 +17,8 @@ Environment:
 Exit codes:
   0 success, 1 error, 2 usage, 3 login needed, 4 provider unavailable,
   5 refused by the provider, 6 agent unreachable, 7 store locked, 130 interrupted;
-  `tok exec` exits with its command's code (128+N when killed by signal N)";
+  `tok exec` exits with its command's code (128+N when killed by signal N; 127 when
+  the command is not found, 126 when it cannot be run)";
 
 /// tok: OAuth2/OIDC access tokens for the grid, served by a per-user agent.
 ///
@@ -129,6 +130,10 @@ pub struct TokenSelection {
     /// Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)
     #[arg(long, value_name = "DURATION")]
     pub min_valid: Option<humantime::Duration>,
+    /// Fail (exit 5) instead of warning when the provider grants wider scopes than asked
+    /// (also `exact_scope = true` per account in config.toml)
+    #[arg(long)]
+    pub exact_scope: bool,
 }
 
 #[derive(Debug, Args)]
@@ -145,10 +150,13 @@ pub struct EnvArgs {
     /// Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE
     #[arg(long, value_name = "PURPOSE", conflicts_with = "inline")]
     pub purpose: Option<String>,
-    /// Export BEARER_TOKEN itself (for tools that read only the variable, such as ARC's
-    /// arcsub); no file is written
-    #[arg(long)]
+    /// Export only BEARER_TOKEN, no file (BEARER_TOKEN_FILE is unset)
+    #[arg(long, conflicts_with = "file_only")]
     pub inline: bool,
+    /// Export only BEARER_TOKEN_FILE and unset BEARER_TOKEN. By default both are exported:
+    /// gfal2 reads only the variable, the other clients follow discovery
+    #[arg(long)]
+    pub file_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,9 +166,13 @@ pub struct ExecArgs {
     /// Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)
     #[arg(long, value_name = "PATH")]
     pub file: Option<std::path::PathBuf>,
-    /// Also export BEARER_TOKEN (which cannot be refreshed while the command runs)
-    #[arg(long)]
+    /// Also export BEARER_TOKEN, whatever the command (it cannot be renewed while the command
+    /// runs). Done by default for clients that read only the variable (gfal-*)
+    #[arg(long, conflicts_with = "file_only")]
     pub inline: bool,
+    /// Never export BEARER_TOKEN, even for a client that reads only the variable
+    #[arg(long)]
+    pub file_only: bool,
     /// The command and its arguments (after `--`)
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,

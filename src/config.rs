@@ -47,6 +47,10 @@ pub struct Account {
     /// Extra CA bundle (PEM) trusted for this provider, on top of the system store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// Refuse tokens whose granted scopes are wider than asked (a provider that ignores a
+    /// narrowed scope on refresh), instead of warning.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact_scope: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +195,7 @@ mod tests {
             scopes: vec!["openid".into()],
             audience_param: AudienceParam::Audience,
             ca_file: None,
+            exact_scope: false,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod agent;
 pub mod args;
 pub mod cli;
 pub mod client;
+pub mod clients;
 pub mod cmd;
 pub mod config;
 pub mod credential;

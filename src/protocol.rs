@@ -87,6 +87,9 @@ pub struct TokenRequest {
     pub audiences: Vec<String>,
     /// Minimum remaining lifetime in seconds; `None` means the account's default.
     pub min_valid_secs: Option<u64>,
+    /// Refuse a token whose granted scopes are wider than asked (else: a warning).
+    #[serde(default)]
+    pub exact_scope: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -172,6 +175,9 @@ pub struct TokenGrant {
     pub audiences: Vec<String>,
     pub account: String,
     pub issuer: String,
+    /// Something the user should know about this token (shown once on stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Format version of [`JobCredential`] files; readers refuse versions they do not know.
@@ -267,6 +273,9 @@ pub struct AccountStatus {
     /// Job credentials delegated from this account that have not reached `not_after`.
     #[serde(default)]
     pub delegations: Vec<DelegationStatus>,
+    /// Set when the provider granted wider scopes than asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -328,6 +337,7 @@ mod tests {
             scopes: vec!["storage.read:/store".into()],
             audiences: vec!["https://se.example.org".into()],
             min_valid_secs: Some(60),
+            exact_scope: true,
         }));
         round_trip_request(Request::Login(LoginRequest {
             account: Some("cms".into()),
@@ -378,6 +388,7 @@ mod tests {
             audiences: vec![],
             account: "cms".into(),
             issuer: "https://op".into(),
+            warning: Some("wider".into()),
         }));
         round_trip_response(Response::DeviceCode(DeviceCodePrompt {
             verification_uri: "https://op/device".into(),
@@ -425,6 +436,7 @@ mod tests {
                     audiences: vec![],
                     fingerprint: "sha256:0123456789ab".into(),
                 }],
+                scope_warning: Some("wider".into()),
             }],
         }));
         round_trip_response(Response::Delegated(credential()));
@@ -475,6 +487,7 @@ mod tests {
             audiences: vec![],
             account: String::new(),
             issuer: String::new(),
+            warning: None,
         });
         assert!(!format!("{r:?}").contains("SECRETVALUE"));
     }

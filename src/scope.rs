@@ -83,6 +83,20 @@ pub fn covers(granted: &str, requested: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// Scopes that say how a token was obtained rather than what it may do; a provider may put them
+/// in a token's scope whatever was asked.
+const GRANT_ONLY_SCOPES: &[&str] = &["openid", "offline_access"];
+
+/// The granted scopes no requested scope covers: what a provider gave beyond the request.
+pub fn beyond<'a>(granted: &'a [String], requested: &[String]) -> Vec<&'a str> {
+    granted
+        .iter()
+        .map(String::as_str)
+        .filter(|g| !GRANT_ONLY_SCOPES.contains(g))
+        .filter(|g| !requested.iter().any(|r| covers(r, g)))
+        .collect()
+}
+
 /// Normalises audiences: an origin loses its trailing slash and default port, as the WLCG
 /// profile writes them (`https://se.example.org`). Sorted and de-duplicated.
 pub fn normalise_audiences<S: AsRef<str>>(args: &[S]) -> Result<Vec<String>, ScopeError> {
@@ -128,6 +142,17 @@ mod tests {
         assert!(!covers("storage.read:/", "storage.modify:/"));
         assert!(!covers("compute.create", "compute.cancel"));
         assert!(!covers("wlcg.groups:/", "wlcg.groups:/cms"));
+    }
+
+    #[test]
+    fn beyond_lists_only_what_no_request_covers() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let asked = s(&["storage.read:/a"]);
+        assert!(beyond(&s(&["storage.read:/a/b", "openid"]), &asked).is_empty());
+        assert_eq!(
+            beyond(&s(&["storage.read:/", "compute.create"]), &asked),
+            ["storage.read:/", "compute.create"]
+        );
     }
 
     #[test]

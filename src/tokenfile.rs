@@ -110,13 +110,16 @@ pub enum Shell {
     Csh,
 }
 
-/// Lines that set `name` to `value` and unset each of `unset`.
-pub fn assignments(shell: Shell, name: &str, value: &str, unset: &[&str]) -> String {
-    let mut s = match shell {
-        Shell::Posix => format!("export {name}={};\n", quote(shell, value)),
-        Shell::Fish => format!("set -gx {name} {};\n", quote(shell, value)),
-        Shell::Csh => format!("setenv {name} {};\n", quote(shell, value)),
-    };
+/// Lines that set each `(name, value)` and unset each of `unset`.
+pub fn assignments(shell: Shell, set: &[(&str, &str)], unset: &[&str]) -> String {
+    let mut s = String::new();
+    for (name, value) in set {
+        s.push_str(&match shell {
+            Shell::Posix => format!("export {name}={};\n", quote(shell, value)),
+            Shell::Fish => format!("set -gx {name} {};\n", quote(shell, value)),
+            Shell::Csh => format!("setenv {name} {};\n", quote(shell, value)),
+        });
+    }
     for u in unset {
         s.push_str(&match shell {
             Shell::Posix => format!("unset {u};\n"),

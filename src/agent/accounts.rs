@@ -55,6 +55,14 @@ pub async fn logout(
                             format!("cannot revoke the refresh token of `{name}`: {e}; nothing was forgotten — retry, or use --keep-remote to forget it only here"),
                         ))
                     }
+                    // A refusal for good: retrying cannot help, and forgetting the token
+                    // would leave it valid at the provider without the user deciding so.
+                    Err(e @ OauthError::Refused { .. }) => {
+                        return Err(Failure::new(
+                            ErrorKind::Denied,
+                            format!("{} refused to revoke the refresh token of `{name}` ({e}): this provider does not let this client revoke; nothing was forgotten — `tok logout {name} --keep-remote` forgets it here only (it then stays valid at the provider until it expires)", account.issuer),
+                        ))
+                    }
                     Err(e) => note = Some(format!("the provider did not revoke the token ({e})")),
                 }
             }
@@ -115,6 +123,7 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
                 })
                 .collect(),
             delegations: super::delegations::live(&record, name, now),
+            scope_warning: state.scope_warning(name),
         });
     }
     Ok(Response::Status(StatusReport {

@@ -60,6 +60,7 @@ pub async fn delegate(state: &State, req: DelegateRequest) -> Result<Response, F
             scopes: vec![],
             audiences: vec![],
             min_valid_secs: Some(SUBJECT_MIN_VALID_SECS),
+            exact_scope: false,
         },
     )
     .await?;

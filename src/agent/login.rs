@@ -167,6 +167,8 @@ where
         scopes: scopes.clone(),
         audience_param,
         ca_file,
+        // A setting the user chose by hand survives a new login.
+        exact_scope: existing.as_ref().is_some_and(|a| a.exact_scope),
     };
     state.update_config(|c| {
         c.accounts.insert(name.clone(), account);

@@ -66,6 +66,8 @@ pub struct AccountState {
     pub refresh: tokio::sync::Mutex<RefreshSlot>,
     /// Why the account needs a new login (invalid_grant, logged out, …).
     pub needs_login: Mutex<Option<String>>,
+    /// What the provider granted beyond a request, the first time it did (for `tok status`).
+    pub scope_warning: Mutex<Option<String>>,
 }
 
 struct ConfigCell {
@@ -178,6 +180,7 @@ impl State {
             Arc::new(AccountState {
                 refresh: tokio::sync::Mutex::new(RefreshSlot::Unknown),
                 needs_login: Mutex::new(None),
+                scope_warning: Mutex::new(None),
             })
         }))
     }
@@ -188,6 +191,23 @@ impl State {
             .lock()
             .expect("needs_login lock")
             .clone()
+    }
+
+    pub fn scope_warning(&self, name: &str) -> Option<String> {
+        self.account(name)
+            .scope_warning
+            .lock()
+            .expect("scope_warning lock")
+            .clone()
+    }
+
+    /// Records a scope warning; true when it is the account's first (so the client shows it).
+    pub fn note_scope_warning(&self, name: &str, warning: &str) -> bool {
+        let account = self.account(name);
+        let mut slot = account.scope_warning.lock().expect("scope_warning lock");
+        let first = slot.is_none();
+        *slot = Some(warning.to_string());
+        first
     }
 
     pub fn set_needs_login(&self, name: &str, reason: Option<String>) {

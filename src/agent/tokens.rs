@@ -28,7 +28,9 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         scopes: req.scopes,
         audiences: req.audiences,
     };
+    let exact = req.exact_scope || account.exact_scope;
     let grant = |t: CachedToken, key: &CacheKey| TokenGrant {
+        warning: None,
         token: t.token,
         expires_at: t.expires_at,
         scopes: if t.granted_scopes.is_empty() {
@@ -42,6 +44,9 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     };
     if let Some(hit) = state.cache.get(&key, unix_now(), min_valid) {
         tracing::debug!(account = %name, "token served from cache");
+        if exact {
+            refuse_wider(&name, &key.scopes, &hit.granted_scopes)?;
+        }
         return Ok(grant(hit, &key));
     }
 
@@ -49,6 +54,9 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     let mut slot = acct_state.refresh.lock().await;
     // Someone may have refreshed this very key while we waited.
     if let Some(hit) = state.cache.get(&key, unix_now(), min_valid) {
+        if exact {
+            refuse_wider(&name, &key.scopes, &hit.granted_scopes)?;
+        }
         return Ok(grant(hit, &key));
     }
     if let Some(reason) = state.needs_login(&name) {
@@ -129,11 +137,58 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     if expires_at.saturating_sub(now) < min_valid {
         tracing::warn!(account = %name, "the provider issued a token living {}s, less than the {}s asked for", expires_at.saturating_sub(now), min_valid);
     }
+    // What was granted: the response says, else the token itself.
+    let granted = tokens
+        .scopes
+        .clone()
+        .or_else(|| oauth::jwt_scopes(&tokens.access_token))
+        .unwrap_or_default();
+    if exact {
+        // Not cached either: the same request would get the same answer.
+        refuse_wider(&name, &key.scopes, &granted)?;
+    }
+    let mut warning = None;
+    if let Some(text) = wider_text(&key.scopes, &granted) {
+        tracing::warn!(account = %name, "{text}");
+        let text = format!("{text}; this token carries more privilege than the job asked for (`--exact-scope`, or `exact_scope = true` for account `{name}` in config.toml, makes this an error)");
+        if state.note_scope_warning(&name, &text) {
+            warning = Some(text);
+        }
+    }
     let cached = CachedToken {
         token: tokens.access_token,
         expires_at,
-        granted_scopes: tokens.scopes.unwrap_or_default(),
+        granted_scopes: granted,
     };
     state.cache.insert(key.clone(), cached.clone(), now);
-    Ok(grant(cached, &key))
+    let mut answer = grant(cached, &key);
+    answer.warning = warning;
+    Ok(answer)
+}
+
+/// "asked for …, granted …" when the provider granted beyond the request (narrowed requests
+/// only: a request without scopes asks for everything the login has).
+fn wider_text(requested: &[String], granted: &[String]) -> Option<String> {
+    if requested.is_empty() {
+        return None;
+    }
+    let extra = crate::scope::beyond(granted, requested);
+    (!extra.is_empty()).then(|| {
+        format!(
+            "the provider granted scopes wider than asked: asked for [{}], got [{}] (beyond the request: {})",
+            requested.join(" "),
+            granted.join(" "),
+            extra.join(" ")
+        )
+    })
+}
+
+fn refuse_wider(name: &str, requested: &[String], granted: &[String]) -> Result<(), Failure> {
+    match wider_text(requested, granted) {
+        None => Ok(()),
+        Some(text) => Err(Failure::new(
+            ErrorKind::Denied,
+            format!("{text}; refused because exact scopes are required for `{name}` (the provider ignores narrowed scopes: ask without --exact-scope, or log in with only the scopes jobs need)"),
+        )),
+    }
 }

@@ -10,11 +10,11 @@ use anyhow::Result;
 pub fn run(args: EnvArgs) -> Result<()> {
     let shell = family(args.shell.unwrap_or_else(shell_from_env));
     let grant = Source::of(&args.select).fetch(&token_request(&args.select)?)?;
+    let token = grant.token.expose();
     let lines = if args.inline {
         zeroize::Zeroizing::new(tokenfile::assignments(
             shell,
-            "BEARER_TOKEN",
-            grant.token.expose(),
+            &[("BEARER_TOKEN", token)],
             &["BEARER_TOKEN_FILE"],
         ))
     } else {
@@ -22,18 +22,28 @@ pub fn run(args: EnvArgs) -> Result<()> {
             Some(p) => absolute(p)?,
             None => tokenfile::discovery_path(args.purpose.as_deref())?,
         };
-        tokenfile::write(&path, &grant.token)?;
-        let path = path
+        let path_text = path
             .to_str()
             .filter(|p| !p.contains('\n'))
-            .ok_or_else(|| Error::Usage(format!("{} cannot be exported", path.display())))?;
-        // A stale BEARER_TOKEN would win over the file (discovery step 1): drop it.
-        zeroize::Zeroizing::new(tokenfile::assignments(
-            shell,
-            "BEARER_TOKEN_FILE",
-            path,
-            &["BEARER_TOKEN"],
-        ))
+            .ok_or_else(|| Error::Usage(format!("{} cannot be exported", path.display())))?
+            .to_string();
+        tokenfile::write(&path, &grant.token)?;
+        if args.file_only {
+            // A stale BEARER_TOKEN would win over the file (discovery step 1): drop it.
+            zeroize::Zeroizing::new(tokenfile::assignments(
+                shell,
+                &[("BEARER_TOKEN_FILE", &path_text)],
+                &["BEARER_TOKEN"],
+            ))
+        } else {
+            // Both: gfal2 reads only the variable; the same token is in the file for the
+            // clients that follow discovery. Running `tok env` again renews both together.
+            zeroize::Zeroizing::new(tokenfile::assignments(
+                shell,
+                &[("BEARER_TOKEN_FILE", &path_text), ("BEARER_TOKEN", token)],
+                &[],
+            ))
+        }
     };
     print_stdout(&lines)?;
     Ok(())

@@ -7,8 +7,8 @@
 //! With `--credential` the renewals come from a job credential, with no agent involved.
 
 use super::get::{token_request, Source};
-use crate::cli::ExecArgs;
-use crate::error::Error;
+use crate::cli::{ExecArgs, TokenSelection};
+use crate::clients;
 use crate::protocol::{unix_now, TokenGrant};
 use crate::tokenfile;
 use anyhow::{Context, Result};
@@ -21,6 +21,9 @@ use std::time::Duration;
 /// Never renew closer to expiry than this margin's floor, nor wait longer between retries.
 const MIN_MARGIN_SECS: u64 = 60;
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Exit codes of a command that could not be started, as shells use them.
+const COMMAND_NOT_FOUND: u8 = 127;
+const COMMAND_NOT_EXECUTABLE: u8 = 126;
 
 pub fn run(args: ExecArgs) -> Result<u8> {
     let mut request = token_request(&args.select)?;
@@ -42,21 +45,40 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     tokenfile::write(&path, &grant.token)?;
     let _cleanup = RemoveOnDrop(created.then(|| path.clone()));
 
+    let program = args.command[0].to_string_lossy().into_owned();
+    let channel = clients::channel_of(&args.command[0]);
     let mut cmd = Command::new(&args.command[0]);
     cmd.args(&args.command[1..]).env("BEARER_TOKEN_FILE", &path);
-    if args.inline {
-        eprintln!("tok exec: note: BEARER_TOKEN holds a fixed token and cannot be refreshed; BEARER_TOKEN_FILE is kept fresh");
+    let export_variable =
+        args.inline || (!args.file_only && channel == clients::Channel::VariableOnly);
+    if export_variable {
+        if args.inline {
+            eprintln!("tok exec: note: BEARER_TOKEN holds a fixed token and cannot be refreshed; BEARER_TOKEN_FILE is kept fresh");
+        } else {
+            eprintln!("tok exec: note: {program} reads the token only from BEARER_TOKEN, once at start: exported it too (it is not renewed while {program} runs; --file-only leaves it out)");
+        }
         cmd.env("BEARER_TOKEN", grant.token.expose());
     } else {
         // A stale variable would take precedence over the file (discovery step 1).
         cmd.env_remove("BEARER_TOKEN");
     }
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::Usage(format!(
-            "cannot run {}: {e}",
-            args.command[0].to_string_lossy()
-        ))
-    })?;
+    if channel == clients::Channel::HeaderOnly {
+        eprintln!(
+            "tok exec: note: {program} reads no token variable or file; pass the token on its command line instead: {program} -H \"$(tok get -f header{})\" …",
+            selection_flags(&args.select)
+        );
+    }
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        // As a shell says it: 127 for a command that is not there, 126 for one that cannot run.
+        Err(e) => {
+            eprintln!("tok exec: cannot run {program}: {e}");
+            return Ok(match e.kind() {
+                std::io::ErrorKind::NotFound => COMMAND_NOT_FOUND,
+                _ => COMMAND_NOT_EXECUTABLE,
+            });
+        }
+    };
     let child_pid = child.id() as libc::pid_t;
     let signals = forward_signals(child_pid)?;
 
@@ -110,6 +132,28 @@ pub fn run(args: ExecArgs) -> Result<u8> {
         _ => 1,
     };
     Ok(code.clamp(0, 255) as u8)
+}
+
+/// The selection as `tok get` flags, for a hint the user can paste (a shell word each).
+fn selection_flags(select: &TokenSelection) -> String {
+    let quote = |v: &str| crate::tokenfile::quote(crate::tokenfile::Shell::Posix, v);
+    let mut s = String::new();
+    if let Some(a) = &select.account {
+        s.push_str(&format!(" -a {}", quote(a)));
+    }
+    if let Some(i) = &select.issuer {
+        s.push_str(&format!(" --issuer {}", quote(i)));
+    }
+    if let Some(c) = &select.credential {
+        s.push_str(&format!(" --credential {}", quote(&c.to_string_lossy())));
+    }
+    for v in &select.scopes {
+        s.push_str(&format!(" -s {}", quote(v)));
+    }
+    for v in &select.audiences {
+        s.push_str(&format!(" --aud {}", quote(v)));
+    }
+    s
 }
 
 /// max(60 s, 10 % of the lifetime), but never more than half the lifetime, so that even very

@@ -44,6 +44,7 @@ pub(crate) fn token_request(select: &TokenSelection) -> Result<TokenRequest, Err
         audiences: normalise_audiences(&select.audiences)
             .map_err(|e| Error::Usage(e.to_string()))?,
         min_valid_secs: select.min_valid.map(|d| d.as_secs()),
+        exact_scope: select.exact_scope,
     })
 }
 
@@ -68,7 +69,12 @@ impl Source {
             Source::Agent => {
                 let (_conn, response) = request(|| Request::Token(req.clone()))?;
                 match response {
-                    Response::Token(grant) => Ok(grant),
+                    Response::Token(grant) => {
+                        if let Some(warning) = &grant.warning {
+                            eprintln!("tok: warning: {warning}");
+                        }
+                        Ok(grant)
+                    }
                     other => Err(unexpected(&other)),
                 }
             }

@@ -13,6 +13,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The CA file as an absolute path, once it is known to hold a PEM certificate: a wrong file
+/// would otherwise surface only as a TLS "UnknownIssuer" after the login started.
+fn check_ca_file(path: &std::path::Path) -> Result<String, Error> {
+    let unusable = |why: String| Error::Usage(format!("--ca-file {}: {why}", path.display()));
+    let absolute = std::fs::canonicalize(path).map_err(|e| unusable(e.to_string()))?;
+    let meta = std::fs::metadata(&absolute).map_err(|e| unusable(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(unusable("not a regular file".into()));
+    }
+    let text = std::fs::read(&absolute).map_err(|e| unusable(e.to_string()))?;
+    if !text
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(unusable(
+            "holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); pass the provider's CA bundle".into(),
+        ));
+    }
+    Ok(absolute.display().to_string())
+}
+
 pub fn run(args: LoginArgs) -> Result<()> {
     if args.name.is_none() && args.issuer.is_none() {
         return Err(Error::Usage("give an account name or --issuer URL (or both)".into()).into());
@@ -22,12 +43,7 @@ pub fn run(args: LoginArgs) -> Result<()> {
         None => None,
     };
     let ca_file = match &args.ca_file {
-        Some(p) => Some(
-            std::fs::canonicalize(p)
-                .with_context(|| format!("cannot read the CA file {}", p.display()))?
-                .display()
-                .to_string(),
-        ),
+        Some(p) => Some(check_ca_file(p)?),
         None => None,
     };
     let scopes = normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?;

@@ -63,6 +63,9 @@ fn render(report: &StatusReport) -> String {
             None => acct.state.clone(),
         };
         let _ = writeln!(s, "  state:    {state}");
+        if let Some(w) = &acct.scope_warning {
+            let _ = writeln!(s, "  warning:  {w}");
+        }
         if acct.cached.is_empty() {
             let _ = writeln!(s, "  cached:   none");
         }

@@ -83,6 +83,7 @@ pub fn fetch(
         audiences,
         account: credential.account,
         issuer: credential.issuer,
+        warning: None,
     })
 }
 

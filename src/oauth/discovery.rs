@@ -76,9 +76,15 @@ fn add_roots(
     pem: &[u8],
     source: &str,
 ) -> Result<reqwest::ClientBuilder, OauthError> {
-    for cert in reqwest::Certificate::from_pem_bundle(pem)
-        .map_err(|e| OauthError::Config(format!("{source} holds no PEM certificates: {e}")))?
-    {
+    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+        OauthError::Config(format!("{source} is not a PEM CA bundle ({e}); pass a file of -----BEGIN CERTIFICATE----- blocks"))
+    })?;
+    if certs.is_empty() {
+        return Err(OauthError::Config(format!(
+            "{source} holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); pass the provider's CA bundle"
+        )));
+    }
+    for cert in certs {
         builder = builder.add_root_certificate(cert);
     }
     Ok(builder)
@@ -165,7 +171,8 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
     let status = resp.status();
     #[derive(Deserialize)]
     struct Registered {
-        client_id: String,
+        #[serde(default)]
+        client_id: Option<String>,
         #[serde(default)]
         client_secret: Option<String>,
         #[serde(default)]
@@ -173,19 +180,27 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
         #[serde(default)]
         error_description: Option<String>,
     }
-    let reg: Registered = resp.json().await.map_err(|_| {
+    let unreadable = || {
         OauthError::Transient(format!(
-            "client registration at {endpoint} answered {status} with an unreadable body"
+            "client registration at {endpoint} answered HTTP {status} with a body that is neither a registration nor an RFC 7591 error"
         ))
-    })?;
+    };
+    let reg: Registered = resp.json().await.map_err(|_| unreadable())?;
+    // RFC 7591 §3.2.2: a refusal is an error body (HTTP 400), e.g. invalid_client_metadata.
     if let Some(code) = reg.error {
         return Err(OauthError::Refused {
             code,
-            description: reg.error_description,
+            description: Some(format!(
+                "client registration at {endpoint} was refused{}; pass the id of a client registered for tok with --client-id",
+                super::desc(&reg.error_description)
+            )),
         });
     }
-    Ok(ClientCreds {
-        client_id: reg.client_id,
-        client_secret: reg.client_secret.map(ClientSecret::new),
-    })
+    match (status.is_success(), reg.client_id) {
+        (true, Some(client_id)) => Ok(ClientCreds {
+            client_id,
+            client_secret: reg.client_secret.map(ClientSecret::new),
+        }),
+        _ => Err(unreadable()),
+    }
 }

@@ -2,18 +2,15 @@
 //! refresh token on a new grant with narrowed scopes and audiences (INDIGO IAM's "offline
 //! delegation"), which a job can then use without ever holding the user's own refresh token.
 
-use super::{chain, desc, ClientCreds, Metadata, OauthError};
+use super::{desc, form, ClientCreds, Metadata, OauthError};
 use crate::protocol::AudienceParam;
 use crate::secret::{AccessToken, RefreshToken};
 use serde::Deserialize;
 use std::time::Duration;
-use zeroize::Zeroizing;
 
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 const REFRESH_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:refresh_token";
-/// A token response is a few kilobytes; anything this large is not one.
-const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// What an offline delegation gave us.
 #[derive(Debug)]
@@ -23,21 +20,6 @@ pub struct Delegated {
     pub lifetime: Option<Duration>,
     /// The scopes the provider says it granted.
     pub scopes: Option<Vec<String>>,
-}
-
-/// How the client authenticates at the token endpoint: the method chosen here is also what a
-/// job credential records, so the job authenticates the same way.
-pub fn client_auth_method(md: &Metadata, creds: &ClientCreds) -> Option<&'static str> {
-    creds.client_secret.as_ref()?;
-    let methods = &md.token_endpoint_auth_methods_supported;
-    let post_only = !methods.is_empty()
-        && !methods.iter().any(|m| m == "client_secret_basic")
-        && methods.iter().any(|m| m == "client_secret_post");
-    Some(if post_only {
-        "client_secret_post"
-    } else {
-        "client_secret_basic"
-    })
 }
 
 /// Whether the provider's metadata rules token exchange out (an empty list says nothing).
@@ -78,90 +60,28 @@ pub async fn delegate(
         AudienceParam::Audience if !audiences.is_empty() => form.push(("audience", &joined)),
         AudienceParam::Audience => {}
     }
-    let auth = client_auth_method(md, creds);
-    if auth != Some("client_secret_basic") {
-        form.push(("client_id", &creds.client_id));
-    }
-    if let (Some("client_secret_post"), Some(secret)) = (auth, &creds.client_secret) {
-        form.push(("client_secret", secret.expose()));
-    }
-    let body = Zeroizing::new(
-        url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(form)
-            .finish(),
-    );
-    let mut request = http
-        .post(&md.token_endpoint)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .header(reqwest::header::ACCEPT, "application/json")
-        .body(body.as_bytes().to_vec());
-    if let (Some("client_secret_basic"), Some(secret)) = (auth, &creds.client_secret) {
-        request = request.basic_auth(
-            form_encode(&creds.client_id),
-            Some(form_encode(secret.expose())),
-        );
-    }
     let what = format!("token exchange at {}", md.token_endpoint);
-    let mut resp = request
-        .send()
-        .await
-        .map_err(|e| OauthError::Transient(format!("{what} failed: {}", chain(&e))))?;
-    let status = resp.status();
-    let mut bytes = Zeroizing::new(Vec::new());
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| OauthError::Transient(format!("{what} failed: {}", chain(&e))))?
-    {
-        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(OauthError::Transient(format!(
-                "{what}: the answer is larger than {MAX_RESPONSE_BYTES} bytes (HTTP {status})"
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
     if !status.is_success() {
         return Err(error_answer(&what, status, &bytes));
     }
     parse_success(&what, status, &bytes)
 }
 
-/// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic authentication.
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 fn error_answer(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> OauthError {
-    #[derive(Deserialize)]
-    struct ErrorBody {
-        error: String,
-        #[serde(default)]
-        error_description: Option<String>,
-    }
-    let Ok(body) = serde_json::from_slice::<ErrorBody>(bytes) else {
+    let Some((code, description)) = form::error_body(bytes) else {
         return OauthError::Transient(format!(
             "{what} answered HTTP {status} with a body that is not an OAuth error"
         ));
     };
-    let description = body.error_description;
-    match body.error.as_str() {
+    match code.as_str() {
         "invalid_grant" => OauthError::InvalidGrant(description),
-        "invalid_client" | "unauthorized_client" => OauthError::InvalidClient {
-            code: body.error,
-            description,
-        },
+        "invalid_client" | "unauthorized_client" => OauthError::InvalidClient { code, description },
         "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
-            "{what}: the provider reported {}{} (HTTP {status})",
-            body.error,
+            "{what}: the provider reported {code}{} (HTTP {status})",
             desc(&description)
         )),
-        _ => OauthError::Refused {
-            code: body.error,
-            description,
-        },
+        _ => OauthError::Refused { code, description },
     }
 }
 

@@ -5,6 +5,7 @@
 mod device;
 mod discovery;
 mod exchange;
+mod form;
 mod tokens;
 
 pub use device::{device_authorize, device_poll};
@@ -12,10 +13,9 @@ pub use discovery::{
     discover, http_client, http_client_trusting, register, Metadata, CONNECT_TIMEOUT,
     REQUEST_TIMEOUT,
 };
-pub use exchange::{
-    client_auth_method, delegate, exchange_unsupported, Delegated, TOKEN_EXCHANGE_GRANT,
-};
-pub use tokens::{jwt_expiry, refresh, revoke};
+pub use exchange::{delegate, exchange_unsupported, Delegated, TOKEN_EXCHANGE_GRANT};
+pub use form::client_auth_method;
+pub use tokens::{jwt_expiry, jwt_scopes, refresh, revoke};
 
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};

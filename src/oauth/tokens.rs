@@ -1,10 +1,10 @@
 //! Using a login: refresh (narrowed scopes, audiences), revocation, and reading a JWT's expiry.
 
-use super::{base_client, chain, classify, token_set, token_url};
+use super::{base_client, classify, desc, form, token_set, token_url};
 use super::{ClientCreds, Metadata, OauthError, TokenSet};
 use crate::protocol::AudienceParam;
 use crate::secret::{AccessToken, RefreshToken};
-use oauth2::{RequestTokenError, RevocationUrl, Scope, StandardRevocableToken};
+use oauth2::Scope;
 use serde::Deserialize;
 
 /// Exchanges the refresh token for an access token with narrowed scopes and audiences.
@@ -41,7 +41,9 @@ pub async fn refresh(
     Ok(token_set(&tokens))
 }
 
-/// RFC 7009 revocation of a refresh token (with `token_type_hint=refresh_token`).
+/// RFC 7009 revocation of a refresh token (with `token_type_hint=refresh_token`). A 4xx answer
+/// is a refusal for good (`Refused`, quoting the status and the provider's error); 5xx and
+/// transport trouble are `Transient`.
 pub async fn revoke(
     http: &reqwest::Client,
     md: &Metadata,
@@ -54,32 +56,39 @@ pub async fn revoke(
             md.issuer
         )));
     };
-    let url = RevocationUrl::new(endpoint.clone())
-        .map_err(|e| OauthError::Config(format!("bad revocation endpoint {endpoint}: {e}")))?;
-    let client = base_client(md, creds).set_revocation_url(url);
-    let token = StandardRevocableToken::RefreshToken(oauth2::RefreshToken::new(
-        refresh_token.expose().to_string(),
-    ));
-    let request = client
-        .revoke_token(token)
-        .map_err(|e| OauthError::Config(format!("cannot revoke at {endpoint}: {e}")))?;
-    request.request_async(http).await.map_err(|e| match e {
-        RequestTokenError::ServerResponse(r) => OauthError::Refused {
-            code: r.error().to_string(),
-            description: r.error_description().cloned(),
-        },
-        RequestTokenError::Request(e) => {
-            OauthError::Transient(format!("revocation at {endpoint} failed: {}", chain(&e)))
-        }
-        RequestTokenError::Parse(..) => {
-            OauthError::Transient(format!("revocation at {endpoint}: unreadable response"))
-        }
-        RequestTokenError::Other(m) => OauthError::Transient(m),
-    })
+    let what = format!("revocation at {endpoint}");
+    let params = [
+        ("token", refresh_token.expose()),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let (status, body) = form::post(http, md, creds, endpoint, &what, &params).await?;
+    if status.is_success() {
+        return Ok(());
+    }
+    let error = form::error_body(&body);
+    if status.is_client_error() {
+        let (code, description) = error.unwrap_or_else(|| (format!("HTTP {status}"), None));
+        return Err(OauthError::Refused {
+            code,
+            description: Some(format!("{what} answered HTTP {status}{}", desc(&description))),
+        });
+    }
+    Err(OauthError::Transient(format!(
+        "{what} answered HTTP {status}{}",
+        error.map(|(c, d)| format!(" ({c}{})", desc(&d))).unwrap_or_default()
+    )))
 }
 
-/// Reads `exp` from a JWT access token when the provider sent no `expires_in`.
-pub fn jwt_expiry(token: &AccessToken) -> Option<u64> {
+/// The claims tok reads from a JWT access token (no signature check: tok is not its audience).
+#[derive(Debug, Default, Deserialize)]
+struct Claims {
+    #[serde(default)]
+    exp: Option<u64>,
+    #[serde(default)]
+    scope: Option<String>,
+}
+
+fn jwt_claims(token: &AccessToken) -> Option<Claims> {
     use base64::Engine;
     let payload = token.expose().split('.').nth(1)?;
     let bytes = zeroize::Zeroizing::new(
@@ -87,9 +96,16 @@ pub fn jwt_expiry(token: &AccessToken) -> Option<u64> {
             .decode(payload.trim_end_matches('='))
             .ok()?,
     );
-    #[derive(Deserialize)]
-    struct Claims {
-        exp: Option<u64>,
-    }
-    serde_json::from_slice::<Claims>(&bytes).ok()?.exp
+    serde_json::from_slice::<Claims>(&bytes).ok()
+}
+
+/// Reads `exp` from a JWT access token when the provider sent no `expires_in`.
+pub fn jwt_expiry(token: &AccessToken) -> Option<u64> {
+    jwt_claims(token)?.exp
+}
+
+/// Reads the `scope` claim of a JWT access token, when the token response named no scope.
+pub fn jwt_scopes(token: &AccessToken) -> Option<Vec<String>> {
+    let scope = jwt_claims(token)?.scope?;
+    Some(scope.split_whitespace().map(str::to_string).collect())
 }

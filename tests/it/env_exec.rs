@@ -31,12 +31,17 @@ fn tok_env_works_in_bash_zsh_fish_and_tcsh() {
         file.replace('"', "\\\"")
     );
     let cases: Vec<(&str, Vec<String>)> = vec![
-        ("bash", vec!["-c".into(), format!("BEARER_TOKEN=stale; eval \"$({tok_env} --shell bash)\" && [ -z \"${{BEARER_TOKEN:-}}\" ] && cat \"$BEARER_TOKEN_FILE\"")]),
-        ("zsh", vec!["-c".into(), format!("BEARER_TOKEN=stale; eval \"$({tok_env} --shell zsh)\" && [ -z \"${{BEARER_TOKEN:-}}\" ] && cat \"$BEARER_TOKEN_FILE\"")]),
-        ("fish", vec!["-c".into(), format!("set -gx BEARER_TOKEN stale; {tok_env} --shell fish | source; and not set -q BEARER_TOKEN; and cat \"$BEARER_TOKEN_FILE\"")]),
+        // By default both: the file for clients that follow discovery, the same token in
+        // BEARER_TOKEN for gfal2, which reads only the variable (issue 14).
+        ("bash", vec!["-c".into(), format!("BEARER_TOKEN=stale; eval \"$({tok_env} --shell bash)\" && [ \"$BEARER_TOKEN\" = \"$(cat \"$BEARER_TOKEN_FILE\")\" ] && cat \"$BEARER_TOKEN_FILE\"")]),
+        ("zsh", vec!["-c".into(), format!("BEARER_TOKEN=stale; eval \"$({tok_env} --shell zsh)\" && [ \"$BEARER_TOKEN\" = \"$(cat \"$BEARER_TOKEN_FILE\")\" ] && cat \"$BEARER_TOKEN_FILE\"")]),
+        ("fish", vec!["-c".into(), format!("set -gx BEARER_TOKEN stale; {tok_env} --shell fish | source; and test \"$BEARER_TOKEN\" = (cat \"$BEARER_TOKEN_FILE\"); and cat \"$BEARER_TOKEN_FILE\"")]),
         // tcsh cannot nest the quoted path inside a backquote, so it sources the output instead.
-        ("tcsh", vec!["-c".into(), "setenv BEARER_TOKEN stale; tok env --scope storage.read:/store --file $TOKFILE:q --shell tcsh > $HOME/env.csh; source $HOME/env.csh; if ($?BEARER_TOKEN) exit 3; cat \"$BEARER_TOKEN_FILE\"".into()]),
+        ("tcsh", vec!["-c".into(), "setenv BEARER_TOKEN stale; tok env --scope storage.read:/store --file $TOKFILE:q --shell tcsh > $HOME/env.csh; source $HOME/env.csh; if (\"$BEARER_TOKEN\" == stale) exit 3; cat \"$BEARER_TOKEN_FILE\"".into()]),
         ("sh", vec!["-c".into(), format!("eval \"$({tok_env} --shell sh)\" && cat \"$BEARER_TOKEN_FILE\"")]),
+        // --file-only: the file, and a stale BEARER_TOKEN (which would win over it) is unset.
+        ("bash", vec!["-c".into(), format!("BEARER_TOKEN=stale; eval \"$({tok_env} --file-only --shell bash)\" && [ -z \"${{BEARER_TOKEN:-}}\" ] && cat \"$BEARER_TOKEN_FILE\"")]),
+        ("fish", vec!["-c".into(), format!("set -gx BEARER_TOKEN stale; {tok_env} --file-only --shell fish | source; and not set -q BEARER_TOKEN; and cat \"$BEARER_TOKEN_FILE\"")]),
     ];
     for (shell, args) in cases {
         assert!(
@@ -64,9 +69,9 @@ fn tok_env_works_in_bash_zsh_fish_and_tcsh() {
     let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
 
-    // --inline exports the token itself, quoted for each shell.
+    // --inline exports the token itself, quoted for each shell, and no file.
     for (shell, script) in [
-        ("bash", "eval \"$(tok env --inline --shell bash -s storage.read:/store)\"; printf '%s' \"$BEARER_TOKEN\""),
+        ("bash", "BEARER_TOKEN_FILE=stale; eval \"$(tok env --inline --shell bash -s storage.read:/store)\"; [ -z \"${BEARER_TOKEN_FILE:-}\" ] && printf '%s' \"$BEARER_TOKEN\""),
         ("fish", "tok env --inline --shell fish -s storage.read:/store | source; printf '%s' \"$BEARER_TOKEN\""),
         ("tcsh", "eval \"`tok env --inline --shell tcsh -s storage.read:/store`\"; printf '%s' \"$BEARER_TOKEN\""),
     ] {
@@ -386,4 +391,59 @@ fn tok_init_prints_the_shell_snippets() {
                 .unwrap();
         assert_eq!(out.stdout, file, "{shell}");
     }
+}
+
+/// Issue 14: `tok exec` delivers the token the way each client reads it, keyed by the command's
+/// name: gfal2's `gfal-*` read only BEARER_TOKEN (exported, said once on stderr), davix's
+/// `davix-*` only a header on their command line (tok says how), the rest follow discovery. A
+/// command that cannot be started exits 127/126, as in a shell.
+#[test]
+fn tok_exec_delivers_the_token_per_client_and_exits_like_a_shell() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    env.login_cms(&provider);
+    let bin = env.path().join("clients");
+    std::fs::create_dir(&bin).unwrap();
+    let recorder = "#!/bin/sh\nprintf '%s|%s' \"${BEARER_TOKEN-unset}\" \"$(cat \"$BEARER_TOKEN_FILE\")\"\n";
+    for name in ["gfal-ls", "davix-get", "xrdcp-like"] {
+        std::fs::write(bin.join(name), recorder).unwrap();
+        std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let mut all = vec!["exec", "-s", "storage.read:/c", "--aud", "https://se.example.org"];
+        all.extend_from_slice(args);
+        env.command(&all)
+            .env("BEARER_TOKEN", "stale")
+            .output()
+            .unwrap()
+    };
+    let split = |o: &std::process::Output| {
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        let (var, file) = s.split_once('|').unwrap().clone();
+        (var.to_string(), file.trim_end().to_string(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let gfal = bin.join("gfal-ls");
+    let (var, file, stderr) = split(&run(&["--", gfal.to_str().unwrap()]));
+    assert_eq!(var, file, "gfal gets BEARER_TOKEN, the bare token\n{stderr}");
+    assert!(stderr.contains("reads the token only from BEARER_TOKEN"), "{stderr}");
+    let (var, _, _) = split(&run(&["--file-only", "--", gfal.to_str().unwrap()]));
+    assert_eq!(var, "unset", "--file-only leaves it out");
+    let other = bin.join("xrdcp-like");
+    let (var, _, stderr) = split(&run(&["--", other.to_str().unwrap()]));
+    assert_eq!(var, "unset", "a discovery client reads the renewed file\n{stderr}");
+    assert!(!stderr.contains("note"), "{stderr}");
+    let (var, file, _) = split(&run(&["--inline", "--", other.to_str().unwrap()]));
+    assert_eq!(var, file, "--inline exports it for any command");
+    let (_, _, stderr) = split(&run(&["--", bin.join("davix-get").to_str().unwrap()]));
+    assert!(
+        stderr.contains("-H \"$(tok get -f header -s 'storage.read:/c' --aud 'https://se.example.org')\""),
+        "{stderr}"
+    );
+
+    let out = env.run(&["exec", "--", "/nonexistent/command"]).code(127);
+    assert!(out.stderr.contains("cannot run /nonexistent/command"), "{out}");
+    let not_executable = env.path().join("plain.txt");
+    std::fs::write(&not_executable, "x").unwrap();
+    env.run(&["exec", "--", not_executable.to_str().unwrap()])
+        .code(126);
 }

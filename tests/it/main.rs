@@ -2,6 +2,7 @@
 //! Each test seals its own runtime, config and data directories (see `common::TestEnv`).
 
 mod agent;
+mod answers;
 mod common;
 mod delegate;
 mod env_exec;

@@ -194,13 +194,13 @@ fn tok_env_eval_then_plain_xrdcp() {
     for (k, v) in server.client_env() {
         env.set_env(&k, v);
     }
-    // A stale BEARER_TOKEN in the shell would win over the file: `tok env` must unset it.
+    // A stale BEARER_TOKEN in the shell would win over the file: `tok env` must replace it.
     env.set_env("BEARER_TOKEN", "stale-garbage");
     let dest = env.path().join("out");
     let script = format!(
         r#"set -e
 eval "$("$TOK" env --shell bash --scope storage.read:/data --aud {AUD})"
-test -z "${{BEARER_TOKEN+set}}"
+test "$BEARER_TOKEN" = "$(cat "$BEARER_TOKEN_FILE")"
 test -s "$BEARER_TOKEN_FILE"
 xrdcp -f -N {url} {dest}
 "#,

@@ -32,6 +32,12 @@ const state = {
   delegationTtl: Number(env('DELEGATION_TTL', '604800')),
   fault: { mode: 'none', delay_ms: 2000 },
   slowDown: 0,
+  // Behaviours of other provider implementations, switched on per test (POST /test/config):
+  // refuse every registration with an RFC 7591 error body; refuse revocation to public clients
+  // with 401 and no body; ignore `scope` on refresh (full-scope tokens for narrowed requests).
+  registrationError: false,
+  revocationRefusePublic: false,
+  ignoreRefreshScope: false,
 };
 const DEVICE_TTL = Number(env('DEVICE_TTL', '600'));
 const DEVICE_INTERVAL = Number(env('DEVICE_INTERVAL', '1'));
@@ -473,7 +479,17 @@ async function testEndpoints(ctx) {
         // Applies to later exchanges; issued delegated refresh tokens keep their expiry.
         state.delegationTtl = b.delegation_ttl;
       }
-      const current = { rotate: state.rotate, at_ttl: state.atTtl, delegation_ttl: state.delegationTtl };
+      if (typeof b.registration_error === 'boolean') state.registrationError = b.registration_error;
+      if (typeof b.revocation_refuse_public === 'boolean') state.revocationRefusePublic = b.revocation_refuse_public;
+      if (typeof b.ignore_refresh_scope === 'boolean') state.ignoreRefreshScope = b.ignore_refresh_scope;
+      const current = {
+        rotate: state.rotate,
+        at_ttl: state.atTtl,
+        delegation_ttl: state.delegationTtl,
+        registration_error: state.registrationError,
+        revocation_refuse_public: state.revocationRefusePublic,
+        ignore_refresh_scope: state.ignoreRefreshScope,
+      };
       log('config', current);
       ctx.body = current;
       return;
@@ -570,6 +586,8 @@ async function tokenFront(ctx, next) {
     return;
   }
 
+  if (grantType === 'refresh_token' && state.ignoreRefreshScope) delete form.scope;
+
   // Legacy IAM/Keycloak `audience` parameter: same meaning as RFC 8707 `resource` here.
   if (form.audience !== undefined) {
     if (form.resource === undefined) {
@@ -644,8 +662,27 @@ provider.use(async (ctx, next) => {
   if (ctx.path.startsWith('/interaction/')) return interactionPages(ctx);
   if (ctx.method === 'POST' && ctx.path === '/token') return tokenFront(ctx, next);
 
-  if (ctx.method === 'POST' && ctx.path === '/reg') stats.registrations += 1;
-  if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocations += 1;
+  if (ctx.method === 'POST' && ctx.path === '/reg') {
+    stats.registrations += 1;
+    if (state.registrationError) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_client_metadata', error_description: 'registration is closed (injected by /test/config)' };
+      return;
+    }
+  }
+  if (ctx.method === 'POST' && ctx.path === '/token/revocation') {
+    stats.revocations += 1;
+    // A public client authenticates with no secret: no Authorization header, no client_secret.
+    if (state.revocationRefusePublic && !ctx.get('authorization')) {
+      const form = await readForm(ctx);
+      if (form.client_secret === undefined) {
+        ctx.status = 401;
+        ctx.body = '';
+        return;
+      }
+      ctx.request.body = querystring.stringify(form);
+    }
+  }
   const isDeviceAuth = ctx.method === 'POST' && ctx.path === '/device/auth';
   if (isDeviceAuth) stats.device_authorizations += 1;
 
