@@ -372,7 +372,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__env)
-            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --shell --file --purpose --inline --help --version"
+            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --shell --file --purpose --inline --file-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,7 +430,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__exec)
-            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --file --inline --help --version"
+            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --file --inline --file-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,7 +480,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__get)
-            opts="-a -s -f -h -V --account --issuer --credential --scope --aud --min-valid --format --help --version"
+            opts="-a -s -f -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -60,6 +60,7 @@ complete -c tok -n "__fish_tok_using_subcommand get" -l min-valid -d 'Minimum re
 complete -c tok -n "__fish_tok_using_subcommand get" -s f -l format -d 'Output: the bare token, JSON with metadata, or an HTTP Authorization header' -r -f -a "token\t'The token and a newline'
 json\t'token, expires_at, scope, audience, account, issuer'
 header\t'`Authorization: Bearer <token>`'"
+complete -c tok -n "__fish_tok_using_subcommand get" -l exact-scope -d 'Fail (exit 5) instead of warning when the provider grants wider scopes than asked (also `exact_scope = true` per account in config.toml)'
 complete -c tok -n "__fish_tok_using_subcommand get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c tok -n "__fish_tok_using_subcommand get" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand env" -s a -l account -d 'Account to use (default: the default account)' -r
@@ -76,7 +77,9 @@ csh\t''
 tcsh\t''"
 complete -c tok -n "__fish_tok_using_subcommand env" -l file -d 'Write the token to this file instead of the WLCG discovery location ($XDG_RUNTIME_DIR/bt_u$UID, else /tmp/bt_u$UID)' -r -F
 complete -c tok -n "__fish_tok_using_subcommand env" -l purpose -d 'Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE' -r
-complete -c tok -n "__fish_tok_using_subcommand env" -l inline -d 'Export BEARER_TOKEN itself (for tools that read only the variable, such as ARC\'s arcsub); no file is written'
+complete -c tok -n "__fish_tok_using_subcommand env" -l exact-scope -d 'Fail (exit 5) instead of warning when the provider grants wider scopes than asked (also `exact_scope = true` per account in config.toml)'
+complete -c tok -n "__fish_tok_using_subcommand env" -l inline -d 'Export only BEARER_TOKEN, no file (BEARER_TOKEN_FILE is unset)'
+complete -c tok -n "__fish_tok_using_subcommand env" -l file-only -d 'Export only BEARER_TOKEN_FILE and unset BEARER_TOKEN. By default both are exported: gfal2 reads only the variable, the other clients follow discovery'
 complete -c tok -n "__fish_tok_using_subcommand env" -s h -l help -d 'Print help'
 complete -c tok -n "__fish_tok_using_subcommand env" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand exec" -s a -l account -d 'Account to use (default: the default account)' -r
@@ -86,7 +89,9 @@ complete -c tok -n "__fish_tok_using_subcommand exec" -s s -l scope -d 'Scope to
 complete -c tok -n "__fish_tok_using_subcommand exec" -l aud -d 'Audience to request (repeatable), e.g. https://se.example.org' -r
 complete -c tok -n "__fish_tok_using_subcommand exec" -l min-valid -d 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)' -r
 complete -c tok -n "__fish_tok_using_subcommand exec" -l file -d 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)' -r -F
-complete -c tok -n "__fish_tok_using_subcommand exec" -l inline -d 'Also export BEARER_TOKEN (which cannot be refreshed while the command runs)'
+complete -c tok -n "__fish_tok_using_subcommand exec" -l exact-scope -d 'Fail (exit 5) instead of warning when the provider grants wider scopes than asked (also `exact_scope = true` per account in config.toml)'
+complete -c tok -n "__fish_tok_using_subcommand exec" -l inline -d 'Also export BEARER_TOKEN, whatever the command (it cannot be renewed while the command runs). Done by default for clients that read only the variable (gfal-*)'
+complete -c tok -n "__fish_tok_using_subcommand exec" -l file-only -d 'Never export BEARER_TOKEN, even for a client that reads only the variable'
 complete -c tok -n "__fish_tok_using_subcommand exec" -s h -l help -d 'Print help'
 complete -c tok -n "__fish_tok_using_subcommand exec" -s V -l version -d 'Print version'
 complete -c tok -n "__fish_tok_using_subcommand delegate" -s a -l account -d 'Account to delegate from (default: the default account)' -r
