@@ -85,7 +85,7 @@ pub struct State {
     pub cache: TokenCache,
     accounts: Mutex<HashMap<String, Arc<AccountState>>>,
     http: Mutex<HashMap<Option<String>, reqwest::Client>>,
-    metadata: Mutex<HashMap<String, Metadata>>,
+    metadata: Mutex<HashMap<String, (Metadata, std::time::Instant)>>,
     pub shutdown: tokio::sync::Notify,
     stopping: std::sync::atomic::AtomicBool,
 }
@@ -93,6 +93,9 @@ pub struct State {
 fn mtime(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
+
+/// How long provider metadata is trusted before it is fetched again.
+pub const METADATA_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub fn refresh_key(account: &str) -> String {
     format!("refresh/{account}")
@@ -289,26 +292,40 @@ impl State {
         Ok(client)
     }
 
-    /// Provider metadata, discovered once per agent run and issuer.
+    /// Provider metadata, discovered per issuer and kept for [`METADATA_TTL`] (`fresh`: now).
+    /// When discovery fails and an older copy exists, the older copy is used: an unreachable
+    /// provider must not turn into "no metadata".
     pub async fn metadata(
         &self,
         http: &reqwest::Client,
         issuer: &str,
         fresh: bool,
     ) -> Result<Metadata, Failure> {
-        if !fresh {
-            if let Some(md) = self.metadata.lock().expect("metadata lock").get(issuer) {
+        let known = self
+            .metadata
+            .lock()
+            .expect("metadata lock")
+            .get(issuer)
+            .cloned();
+        if let Some((md, at)) = &known {
+            if !fresh && at.elapsed() < METADATA_TTL {
                 return Ok(md.clone());
             }
         }
-        let md = oauth::discover(http, issuer)
-            .await
-            .map_err(provider_failure)?;
-        self.metadata
-            .lock()
-            .expect("metadata lock")
-            .insert(issuer.to_string(), md.clone());
-        Ok(md)
+        match oauth::discover(http, issuer).await {
+            Ok(md) => {
+                self.metadata
+                    .lock()
+                    .expect("metadata lock")
+                    .insert(issuer.to_string(), (md.clone(), std::time::Instant::now()));
+                Ok(md)
+            }
+            Err(e @ (OauthError::Transient(_) | OauthError::EndpointGone(_))) if known.is_some() => {
+                tracing::warn!(issuer, "re-discovery failed, using the metadata known: {e}");
+                Ok(known.map(|(md, _)| md).expect("checked"))
+            }
+            Err(e) => Err(provider_failure(e)),
+        }
     }
 
     pub async fn store_load(&self, key: String) -> Result<Option<SecretString>, Failure> {
@@ -365,7 +382,7 @@ pub fn provider_failure(e: OauthError) -> Failure {
         OauthError::Refused { .. } | OauthError::AccessDenied | OauthError::Expired => {
             ErrorKind::Denied
         }
-        OauthError::Transient(_) => ErrorKind::Provider,
+        OauthError::Transient(_) | OauthError::EndpointGone(_) => ErrorKind::Provider,
         OauthError::Config(_) => ErrorKind::Usage,
     };
     Failure::new(kind, e.to_string())

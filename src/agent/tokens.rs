@@ -88,7 +88,7 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     let md = state.metadata(&http, &account.issuer, false).await?;
     let creds = state.creds(&name, &account).await?;
     tracing::info!(account = %name, scopes = ?key.scopes, audiences = ?key.audiences, "refreshing access token");
-    let result = oauth::refresh(
+    let mut result = oauth::refresh(
         &http,
         &md,
         &creds,
@@ -98,6 +98,21 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         account.audience_param,
     )
     .await;
+    if let Err(OauthError::EndpointGone(why)) = &result {
+        // The provider moved its endpoint: discover again and retry once.
+        tracing::warn!(account = %name, "{why}; discovering the provider again");
+        let md = state.metadata(&http, &account.issuer, true).await?;
+        result = oauth::refresh(
+            &http,
+            &md,
+            &creds,
+            &refresh_token,
+            &key.scopes,
+            &key.audiences,
+            account.audience_param,
+        )
+        .await;
+    }
     let tokens = match result {
         Ok(t) => t,
         Err(e @ (OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. })) => {

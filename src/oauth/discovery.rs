@@ -1,7 +1,7 @@
 //! Before any flow: the HTTP client for a provider, its metadata (OIDC discovery, RFC 8414),
 //! and RFC 7591 dynamic registration of tok as a public client.
 
-use super::{chain, ClientCreds, OauthError};
+use super::{ClientCreds, OauthError};
 use crate::secret::ClientSecret;
 use serde::Deserialize;
 use std::time::Duration;
@@ -91,48 +91,145 @@ fn add_roots(
 }
 
 fn transport(what: &str, e: reqwest::Error) -> OauthError {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "failed"
-    };
-    // reqwest's message names the URL (an endpoint, never a token) and the cause.
-    OauthError::Transient(format!("{what} {kind}: {}", chain(&e)))
+    super::form::transport_error(what, e)
 }
 
-/// OIDC discovery, falling back to RFC 8414 metadata.
-pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, OauthError> {
-    let base = issuer.trim_end_matches('/');
-    let mut last = String::new();
-    for suffix in [
-        "/.well-known/openid-configuration",
-        "/.well-known/oauth-authorization-server",
-    ] {
-        let url = format!("{base}{suffix}");
-        let resp = match http.get(&url).send().await {
-            Ok(r) => r,
-            Err(e) => return Err(transport(&format!("discovery at {url}"), e)),
-        };
-        if !resp.status().is_success() {
-            last = format!("{url} answered {}", resp.status());
+/// Whether `host` is this machine: the only place tok talks plain http to (for testing).
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// Refuses what is not an absolute https URL (http only on loopback): refresh tokens must not
+/// cross a network in clear. `what` names the URL in the message.
+pub fn check_url(what: &str, value: &str) -> Result<url::Url, OauthError> {
+    let url = url::Url::parse(value).map_err(|e| {
+        OauthError::Config(format!(
+            "{what} `{value}` is not a URL ({e}); give the full address, e.g. https://iam.example.org/"
+        ))
+    })?;
+    let host = url.host().ok_or_else(|| {
+        OauthError::Config(format!("{what} `{value}` has no host; give the full https:// address"))
+    })?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&host) => Ok(url),
+        "http" => Err(OauthError::Config(format!(
+            "{what} {value} is plain http: tokens would cross the network in clear; tok accepts http only on loopback (127.0.0.0/8, ::1, localhost), use https"
+        ))),
+        other => Err(OauthError::Config(format!(
+            "{what} {value} has scheme `{other}`; tok speaks https (http on loopback only)"
+        ))),
+    }
+}
+
+/// The two conventions for where a well-known document of an issuer with a path lives: appended
+/// to the issuer (OIDC Discovery §4), or between host and path (RFC 8414 §3.1).
+fn well_known_urls(issuer: &url::Url, base: &str, name: &str, path_aware_first: bool) -> Vec<String> {
+    let path = issuer.path().trim_end_matches('/');
+    let appended = format!("{base}/.well-known/{name}");
+    if path.is_empty() {
+        return vec![appended];
+    }
+    let origin = issuer.origin().ascii_serialization();
+    let inserted = format!("{origin}/.well-known/{name}{path}");
+    if path_aware_first {
+        vec![inserted, appended]
+    } else {
+        vec![appended, inserted]
+    }
+}
+
+/// The first document found at `urls`, checked to name `issuer` (RFC 8414 §3.3: a document
+/// that names another issuer is an attack or a mistake, never used).
+async fn fetch_document(
+    http: &reqwest::Client,
+    urls: &[String],
+    issuer: &str,
+    tried: &mut Vec<String>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, OauthError> {
+    let want = issuer.trim_end_matches('/');
+    for url in urls {
+        let resp = http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| transport(&format!("discovery at {url}"), e))?;
+        let status = resp.status();
+        if !status.is_success() {
+            tried.push(format!("{url}: HTTP {status}"));
             continue;
         }
-        let md: Metadata = resp.json().await.map_err(|e| {
-            OauthError::Transient(format!("discovery document at {url} is not valid: {e}"))
+        let doc: serde_json::Value = resp.json().await.map_err(|e| {
+            OauthError::Transient(format!(
+                "the discovery document at {url} (HTTP {status}) is not JSON: {e}"
+            ))
         })?;
-        if md.issuer.trim_end_matches('/') != base {
+        let serde_json::Value::Object(doc) = doc else {
+            return Err(OauthError::Transient(format!(
+                "the discovery document at {url} is not a JSON object"
+            )));
+        };
+        let named = doc.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
+        if named.trim_end_matches('/') != want {
             return Err(OauthError::Config(format!(
-                "{url} names issuer {} instead of {issuer}; check the --issuer URL",
-                md.issuer
+                "{url} names issuer `{named}`, not {issuer}: tok uses metadata only from the issuer it names (RFC 8414 §3.3, mix-up defence); check the --issuer URL"
             )));
         }
-        return Ok(md);
+        return Ok(Some(doc));
     }
-    Err(OauthError::Config(format!(
-        "no provider metadata found for {issuer} ({last}); check the --issuer URL"
-    )))
+    Ok(None)
+}
+
+/// Provider metadata: OIDC discovery and RFC 8414 metadata (each at both conventional places
+/// for an issuer with a path), merged — OIDC first, endpoints it lacks taken from RFC 8414 —
+/// with every endpoint held to the https rule.
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, OauthError> {
+    let parsed = check_url("issuer", issuer)?;
+    let base = issuer.trim_end_matches('/');
+    let oidc_urls = well_known_urls(&parsed, base, "openid-configuration", false);
+    let oauth_urls = well_known_urls(&parsed, base, "oauth-authorization-server", true);
+    let (mut tried_oidc, mut tried_oauth) = (vec![], vec![]);
+    let (oidc, oauth) = tokio::join!(
+        fetch_document(http, &oidc_urls, issuer, &mut tried_oidc),
+        fetch_document(http, &oauth_urls, issuer, &mut tried_oauth)
+    );
+    let merged = match (oidc, oauth) {
+        (Err(e @ OauthError::Config(_)), _) | (_, Err(e @ OauthError::Config(_))) => return Err(e),
+        (Ok(Some(mut first)), Ok(Some(second))) => {
+            for (k, v) in second {
+                first.entry(k).or_insert(v);
+            }
+            first
+        }
+        (Ok(Some(doc)), _) | (_, Ok(Some(doc))) => doc,
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+        (Ok(None), Ok(None)) => {
+            tried_oidc.extend(tried_oauth);
+            return Err(OauthError::Config(format!(
+                "no provider metadata found for {issuer} (tried {}); check the --issuer URL",
+                tried_oidc.join(", ")
+            )));
+        }
+    };
+    let md: Metadata = serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| {
+        OauthError::Transient(format!("the provider metadata of {issuer} is not usable: {e}"))
+    })?;
+    check_url("the token endpoint", &md.token_endpoint)?;
+    for (what, endpoint) in [
+        ("the device authorization endpoint", &md.device_authorization_endpoint),
+        ("the revocation endpoint", &md.revocation_endpoint),
+        ("the registration endpoint", &md.registration_endpoint),
+    ] {
+        if let Some(endpoint) = endpoint {
+            check_url(what, endpoint)?;
+        }
+    }
+    Ok(md)
 }
 
 /// RFC 7591 dynamic registration of a public client for the device and refresh grants.

@@ -2,7 +2,7 @@
 //! refresh token on a new grant with narrowed scopes and audiences (INDIGO IAM's "offline
 //! delegation"), which a job can then use without ever holding the user's own refresh token.
 
-use super::{desc, form, ClientCreds, Metadata, OauthError};
+use super::{form, ClientCreds, Metadata, OauthError};
 use crate::protocol::AudienceParam;
 use crate::secret::{AccessToken, RefreshToken};
 use serde::Deserialize;
@@ -63,26 +63,9 @@ pub async fn delegate(
     let what = format!("token exchange at {}", md.token_endpoint);
     let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
     if !status.is_success() {
-        return Err(error_answer(&what, status, &bytes));
+        return Err(form::token_error(&what, status, &bytes));
     }
     parse_success(&what, status, &bytes)
-}
-
-fn error_answer(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> OauthError {
-    let Some((code, description)) = form::error_body(bytes) else {
-        return OauthError::Transient(format!(
-            "{what} answered HTTP {status} with a body that is not an OAuth error"
-        ));
-    };
-    match code.as_str() {
-        "invalid_grant" => OauthError::InvalidGrant(description),
-        "invalid_client" | "unauthorized_client" => OauthError::InvalidClient { code, description },
-        "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
-            "{what}: the provider reported {code}{} (HTTP {status})",
-            desc(&description)
-        )),
-        _ => OauthError::Refused { code, description },
-    }
 }
 
 fn parse_success(
@@ -184,7 +167,7 @@ mod tests {
 
     #[test]
     fn error_answers_are_classified() {
-        let e = |b: &str| error_answer("x", reqwest::StatusCode::BAD_REQUEST, b.as_bytes());
+        let e = |b: &str| form::token_error("x", reqwest::StatusCode::BAD_REQUEST, b.as_bytes());
         assert!(matches!(
             e(r#"{"error":"unsupported_grant_type"}"#),
             OauthError::Refused { .. }

@@ -3,7 +3,9 @@
 //! good from a passing failure). Client authentication follows the provider's metadata; the
 //! answer is read with a size cap and kept in a zeroizing buffer, since it may hold a token.
 
-use super::{chain, ClientCreds, Metadata, OauthError};
+use super::{chain, desc, ClientCreds, Metadata, OauthError, TokenSet};
+use crate::secret::{AccessToken, RefreshToken};
+use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// A token or revocation answer is a few kilobytes; anything this large is not one.
@@ -62,7 +64,7 @@ pub async fn post(
             Some(form_encode(secret.expose())),
         );
     }
-    let transport = |e: reqwest::Error| OauthError::Transient(format!("{what} failed: {}", chain(&e)));
+    let transport = |e: reqwest::Error| transport_error(what, e);
     let mut resp = request.send().await.map_err(transport)?;
     let status = resp.status();
     let mut bytes = Zeroizing::new(Vec::new());
@@ -79,6 +81,110 @@ pub async fn post(
 
 fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// No token lives longer than this, whatever `expires_in` says (a year; larger values overflow
+/// time arithmetic or are mistakes).
+const MAX_EXPIRES_IN_SECS: u64 = 366 * 86400;
+
+/// A transport failure, worded so the user can act on it: a TLS trust failure is not
+/// transient (retrying cannot help) and says which trust store was used and how to fix it.
+pub fn transport_error(what: &str, e: reqwest::Error) -> OauthError {
+    let cause = chain(&e);
+    if cause.contains("certificate") || cause.contains("UnknownIssuer") || cause.contains("BadSignature") {
+        let store = match std::env::var("SSL_CERT_FILE") {
+            Ok(f) if !f.is_empty() => format!("the CA bundle SSL_CERT_FILE={f}"),
+            _ => "the system's CA store".to_string(),
+        };
+        return OauthError::Config(format!(
+            "{what}: the provider's TLS certificate could not be verified ({cause}); tok trusted {store} plus the account's --ca-file, if any: give the provider's CA with `tok login NAME --ca-file PATH` (or set SSL_CERT_FILE)"
+        ));
+    }
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    // reqwest's message names the URL (an endpoint, never a token) and the cause.
+    OauthError::Transient(format!("{what} {kind}: {cause}"))
+}
+
+/// Reads a token endpoint's answer (RFC 6749 §5.1 and §5.2): the tokens, or the error classified
+/// so the agent can tell "log in again" from "try later" from "refused". The body is never
+/// quoted: it may hold a token.
+pub fn token_answer(
+    what: &str,
+    status: reqwest::StatusCode,
+    bytes: &[u8],
+) -> Result<TokenSet, OauthError> {
+    if !status.is_success() {
+        return Err(token_error(what, status, bytes));
+    }
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        access_token: AccessToken,
+        #[serde(default)]
+        refresh_token: Option<RefreshToken>,
+        #[serde(default)]
+        expires_in: Option<serde_json::Value>,
+        #[serde(default)]
+        scope: Option<String>,
+    }
+    let answer: Answer = serde_json::from_slice(bytes).map_err(|_| {
+        OauthError::Transient(format!(
+            "{what} answered HTTP {status} with a body that is not a token response"
+        ))
+    })?;
+    // Some providers send the number as a string; anything else means "not said".
+    let expires_in = match answer.expires_in {
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.parse().ok(),
+        _ => None,
+    }
+    .map(|s| Duration::from_secs(s.min(MAX_EXPIRES_IN_SECS)));
+    Ok(TokenSet {
+        access_token: answer.access_token,
+        refresh_token: answer.refresh_token,
+        expires_in,
+        scopes: answer
+            .scope
+            .map(|s| s.split_whitespace().map(str::to_string).collect()),
+    })
+}
+
+/// Classifies a token endpoint's failure by the OAuth error, else by the HTTP status.
+pub fn token_error(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> OauthError {
+    match error_body(bytes) {
+        Some((code, description)) => match code.as_str() {
+            "invalid_grant" => OauthError::InvalidGrant(description),
+            "invalid_client" | "unauthorized_client" => {
+                OauthError::InvalidClient { code, description }
+            }
+            "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
+                "{what}: the provider reported {code}{} (HTTP {status})",
+                desc(&description)
+            )),
+            _ => OauthError::Refused { code, description },
+        },
+        None if status == reqwest::StatusCode::NOT_FOUND => {
+            OauthError::EndpointGone(format!("{what} answered HTTP {status}"))
+        }
+        None if status == reqwest::StatusCode::UNAUTHORIZED => OauthError::InvalidClient {
+            code: format!("HTTP {status}"),
+            description: Some(format!("{what} did not accept the client")),
+        },
+        None if status.is_client_error() && status != reqwest::StatusCode::TOO_MANY_REQUESTS => {
+            OauthError::Refused {
+                code: format!("HTTP {status}"),
+                description: Some(format!("{what} answered without an OAuth error")),
+            }
+        }
+        None => OauthError::Transient(format!(
+            "{what} answered HTTP {status} with a body that is not an OAuth error"
+        )),
+    }
 }
 
 /// An OAuth error body (RFC 6749 §5.2), if that is what `bytes` is.

@@ -46,6 +46,9 @@ pub enum OauthError {
     /// Network trouble, timeouts, 5xx or garbage: nothing is lost, try again later.
     #[error("{0}")]
     Transient(String),
+    /// An endpoint from the metadata answered 404: the metadata may be stale.
+    #[error("{0}")]
+    EndpointGone(String),
     /// Provider metadata or settings that cannot work.
     #[error("{0}")]
     Config(String),

@@ -1,13 +1,13 @@
 //! Using a login: refresh (narrowed scopes, audiences), revocation, and reading a JWT's expiry.
 
-use super::{base_client, classify, desc, form, token_set, token_url};
+use super::{desc, form};
 use super::{ClientCreds, Metadata, OauthError, TokenSet};
 use crate::protocol::AudienceParam;
 use crate::secret::{AccessToken, RefreshToken};
-use oauth2::Scope;
 use serde::Deserialize;
 
-/// Exchanges the refresh token for an access token with narrowed scopes and audiences.
+/// Exchanges the refresh token for an access token with narrowed scopes (none: the grant's) and
+/// audiences.
 pub async fn refresh(
     http: &reqwest::Client,
     md: &Metadata,
@@ -17,28 +17,23 @@ pub async fn refresh(
     audiences: &[String],
     audience_param: AudienceParam,
 ) -> Result<TokenSet, OauthError> {
-    let client = base_client(md, creds).set_token_uri(token_url(md)?);
-    let rt = oauth2::RefreshToken::new(refresh_token.expose().to_string());
-    let mut request = client
-        .exchange_refresh_token(&rt)
-        .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())));
-    match audience_param {
-        AudienceParam::Resource => {
-            for aud in audiences {
-                request = request.add_extra_param("resource", aud.clone());
-            }
-        }
-        AudienceParam::Audience => {
-            if !audiences.is_empty() {
-                request = request.add_extra_param("audience", audiences.join(" "));
-            }
-        }
+    let scope = scopes.join(" ");
+    let joined = audiences.join(" ");
+    let mut params: Vec<(&str, &str)> = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token.expose()),
+    ];
+    if !scopes.is_empty() {
+        params.push(("scope", &scope));
     }
-    let tokens = request
-        .request_async(http)
-        .await
-        .map_err(|e| classify(e, "token refresh"))?;
-    Ok(token_set(&tokens))
+    match audience_param {
+        AudienceParam::Resource => params.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
+        AudienceParam::Audience if !audiences.is_empty() => params.push(("audience", &joined)),
+        AudienceParam::Audience => {}
+    }
+    let what = format!("token refresh at {}", md.token_endpoint);
+    let (status, body) = form::post(http, md, creds, &md.token_endpoint, &what, &params).await?;
+    form::token_answer(&what, status, &body)
 }
 
 /// RFC 7009 revocation of a refresh token (with `token_type_hint=refresh_token`). A 4xx answer
