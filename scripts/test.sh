@@ -26,10 +26,20 @@ fi
 # CA, curl. dbus-x11 is not needed: the keyring test starts its own dbus-daemon.
 # XRootD with the SciTokens plugin (a real grid storage server that validates tok's tokens) and
 # xrdcp; a C compiler builds the tests' tiny LD_PRELOAD shim that keeps xrootd on loopback.
+# An ARC CE (A-REX 6.17, started by the tests themselves on loopback) and the ARC clients with
+# the REST job plugin (`arcsub -T arcrest`) and arcproxy.
+# XrdHttp (the XRootD test server's HTTPS port) is in xrootd-server-plugins + libxrdhttputils2;
+# the real gfal2 clients (gfal-copy/-ls/-rm: gfal2-util-scripts, run by python3-gfal2-util on
+# python3-gfal2) with the http and file plugins (recommends are off: each plugin is named), and
+# davix (davix-get/-put) talk to it.
 APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates
     xrootd-server xrootd-server-plugins xrootd-scitokens-plugins xrootd-client
     xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev
-    zsh fish tcsh)
+    zsh fish tcsh
+    nordugrid-arc-arex nordugrid-arc-hed nordugrid-arc-client nordugrid-arc-plugins-needed
+    nordugrid-arc-plugins-arcrest
+    libxrdhttputils2 gfal2 gfal2-plugin-http gfal2-plugin-file python3-gfal2 python3-gfal2-util
+    gfal2-util-scripts davix)
 
 install_apt_packages() {
     local missing=() pkg
@@ -70,10 +80,32 @@ install_provider() {
     fi
 }
 
+# The second test provider (django-oauth-toolkit, tests/dot) runs from its own venv, built from
+# the fully pinned tests/dot/requirements.txt only when missing or older than that file.
+# Needs python3 >= 3.10 with venv and ensurepip (Debian: python3-venv).
+install_dot_provider() {
+    local dir=tests/dot venv=tests/dot/.venv stamp=tests/dot/.venv/.installed
+    if [[ -f "$stamp" && -x "$venv/bin/python" && ! "$dir/requirements.txt" -nt "$stamp" ]]; then
+        echo "test provider (DOT): $venv up to date"
+        return
+    fi
+    command -v python3 >/dev/null || die "python3 (>= 3.10) is needed for the test provider in tests/dot"
+    python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' \
+        || die "python3 >= 3.10 with venv/ensurepip is needed for tests/dot; found $(python3 --version 2>&1)"
+    echo "test provider (DOT): pip install -r $dir/requirements.txt into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$dir/requirements.txt"
+    "$venv/bin/python" -m pip check --disable-pip-version-check
+    touch "$stamp"
+}
+
 phase "install: apt packages"
 install_apt_packages
 phase "install: test provider (node-oidc-provider)"
 install_provider
+phase "install: test provider (django-oauth-toolkit)"
+install_dot_provider
 
 if [[ $install_only -eq 1 ]]; then
     phase "install done"

@@ -51,6 +51,33 @@ pub struct Account {
     /// narrowed scope on refresh), instead of warning.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exact_scope: bool,
+    /// The provider invalidates the access tokens issued earlier on a grant when it refreshes
+    /// (django-oauth-toolkit): the cache then drops the account's other tokens after a refresh.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refresh_invalidates_tokens: bool,
+    /// How a narrower token is obtained.
+    #[serde(default, skip_serializing_if = "Narrowing::is_default")]
+    pub narrowing: Narrowing,
+}
+
+/// How tok asks a provider for a token narrower than the login.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Narrowing {
+    /// A refresh with the narrowed `scope` (RFC 6749 §6): most providers.
+    #[default]
+    Refresh,
+    /// RFC 8693 token exchange of a login-scope token, which leaves the grant untouched: for
+    /// providers that narrow the grant for good on a narrowed refresh.
+    Exchange,
+    /// Not at all: refresh with the login scopes and let the resource enforce its own rules.
+    None,
+}
+
+impl Narrowing {
+    fn is_default(&self) -> bool {
+        *self == Narrowing::Refresh
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -196,6 +223,8 @@ mod tests {
             audience_param: AudienceParam::Audience,
             ca_file: None,
             exact_scope: false,
+            refresh_invalidates_tokens: false,
+            narrowing: Narrowing::Refresh,
         }
     }
 

@@ -320,7 +320,9 @@ impl State {
                     .insert(issuer.to_string(), (md.clone(), std::time::Instant::now()));
                 Ok(md)
             }
-            Err(e @ (OauthError::Transient(_) | OauthError::EndpointGone(_))) if known.is_some() => {
+            Err(e @ (OauthError::Transient(_) | OauthError::EndpointGone(_)))
+                if known.is_some() =>
+            {
                 tracing::warn!(issuer, "re-discovery failed, using the metadata known: {e}");
                 Ok(known.map(|(md, _)| md).expect("checked"))
             }

@@ -1,15 +1,55 @@
 //! Serving access tokens: from the cache when possible, else one refresh per account at a time
 //! (single-flight), storing a rotated refresh token durably before anyone sees its fruit.
+//! How a narrower token is obtained follows the account's `narrowing` setting.
 
 use super::cache::{CacheKey, CachedToken};
 use super::state::{provider_failure, refresh_key, Failure, RefreshSlot, State};
-use crate::oauth::{self, OauthError};
+use crate::config::{Account, Narrowing};
+use crate::oauth::{self, OauthError, TokenSet};
 use crate::protocol::{unix_now, ErrorKind, TokenGrant, TokenRequest};
 use crate::secret::RefreshToken;
 use secrecy::ExposeSecret;
 
 /// Assumed lifetime when the provider says nothing and the token is not a JWT.
 const FALLBACK_LIFETIME_SECS: u64 = 300;
+
+/// One token request, resolved against the configuration.
+struct Wanted {
+    name: String,
+    account: Account,
+    key: CacheKey,
+    min_valid: u64,
+    exact: bool,
+}
+
+impl Wanted {
+    fn grant(&self, t: CachedToken) -> TokenGrant {
+        TokenGrant {
+            warning: None,
+            token: t.token,
+            expires_at: t.expires_at,
+            scopes: if t.granted_scopes.is_empty() {
+                self.key.scopes.clone()
+            } else {
+                t.granted_scopes
+            },
+            audiences: self.key.audiences.clone(),
+            account: self.name.clone(),
+            issuer: self.account.issuer.clone(),
+        }
+    }
+
+    /// A cached token that still lives long enough (and, for exact requests, is not wider).
+    fn cached(&self, state: &State) -> Result<Option<TokenGrant>, Failure> {
+        let Some(hit) = state.cache.get(&self.key, unix_now(), self.min_valid) else {
+            return Ok(None);
+        };
+        if self.exact {
+            refuse_wider(&self.name, &self.key.scopes, &hit.granted_scopes)?;
+        }
+        Ok(Some(self.grant(hit)))
+    }
+}
 
 pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, Failure> {
     let config = state.config()?;
@@ -23,43 +63,39 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
             .min_valid_secs(&state.config_path)
             .map_err(|e| Failure::new(ErrorKind::Usage, e.to_string()))?,
     };
-    let key = CacheKey {
-        account: name.clone(),
-        scopes: req.scopes,
-        audiences: req.audiences,
-    };
-    let exact = req.exact_scope || account.exact_scope;
-    let grant = |t: CachedToken, key: &CacheKey| TokenGrant {
-        warning: None,
-        token: t.token,
-        expires_at: t.expires_at,
-        scopes: if t.granted_scopes.is_empty() {
-            key.scopes.clone()
-        } else {
-            t.granted_scopes
+    let wanted = Wanted {
+        key: CacheKey {
+            account: name.clone(),
+            scopes: req.scopes,
+            audiences: req.audiences,
         },
-        audiences: key.audiences.clone(),
-        account: key.account.clone(),
-        issuer: account.issuer.clone(),
+        exact: req.exact_scope || account.exact_scope,
+        name,
+        account,
+        min_valid,
     };
-    if let Some(hit) = state.cache.get(&key, unix_now(), min_valid) {
-        tracing::debug!(account = %name, "token served from cache");
-        if exact {
-            refuse_wider(&name, &key.scopes, &hit.granted_scopes)?;
-        }
-        return Ok(grant(hit, &key));
+    if let Some(hit) = wanted.cached(state)? {
+        tracing::debug!(account = %wanted.name, "token served from cache");
+        return Ok(hit);
     }
+    let narrowed = !wanted.key.scopes.is_empty() || !wanted.key.audiences.is_empty();
+    if narrowed && wanted.account.narrowing == Narrowing::Exchange {
+        return Box::pin(narrow_by_exchange(state, wanted)).await;
+    }
+    refresh(state, wanted).await
+}
 
-    let acct_state = state.account(&name);
+/// A refresh with the refresh token, serialised per account.
+async fn refresh(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
+    let name = &wanted.name;
+    let account = &wanted.account;
+    let acct_state = state.account(name);
     let mut slot = acct_state.refresh.lock().await;
     // Someone may have refreshed this very key while we waited.
-    if let Some(hit) = state.cache.get(&key, unix_now(), min_valid) {
-        if exact {
-            refuse_wider(&name, &key.scopes, &hit.granted_scopes)?;
-        }
-        return Ok(grant(hit, &key));
+    if let Some(hit) = wanted.cached(state)? {
+        return Ok(hit);
     }
-    if let Some(reason) = state.needs_login(&name) {
+    if let Some(reason) = state.needs_login(name) {
         return Err(Failure::new(
             ErrorKind::NeedsLogin,
             format!("account `{name}` needs a new login ({reason}); run `tok login {name}`"),
@@ -69,10 +105,10 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         // Store the only valid copy before using it: a failing store must not let the
         // provider rotate it again and again while nothing is kept.
         let rotated = rotated.clone();
-        state.store_rotated(&name, &mut slot, rotated).await?;
+        state.store_rotated(name, &mut slot, rotated).await?;
     }
     if matches!(*slot, RefreshSlot::Unknown) {
-        *slot = match state.store_load(refresh_key(&name)).await? {
+        *slot = match state.store_load(refresh_key(name)).await? {
             Some(s) => RefreshSlot::Present(RefreshToken::new(s.expose_secret())),
             None => RefreshSlot::Missing,
         };
@@ -86,44 +122,47 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     let refresh_token = refresh_token.clone();
     let http = state.http(account.ca_file.as_deref())?;
     let md = state.metadata(&http, &account.issuer, false).await?;
-    let creds = state.creds(&name, &account).await?;
-    tracing::info!(account = %name, scopes = ?key.scopes, audiences = ?key.audiences, "refreshing access token");
-    let mut result = oauth::refresh(
-        &http,
-        &md,
-        &creds,
-        &refresh_token,
-        &key.scopes,
-        &key.audiences,
-        account.audience_param,
-    )
-    .await;
+    let creds = state.creds(name, account).await?;
+    // With no narrowing, the provider is asked for the login's scopes; the resource enforces.
+    let scopes: &[String] = match account.narrowing {
+        Narrowing::None => &[],
+        _ => &wanted.key.scopes,
+    };
+    tracing::info!(account = %name, scopes = ?scopes, audiences = ?wanted.key.audiences, "refreshing access token");
+    let audiences = &wanted.key.audiences;
+    let call = |md: oauth::Metadata| {
+        let (http, creds, refresh_token) = (&http, &creds, &refresh_token);
+        async move {
+            oauth::refresh(
+                http,
+                &md,
+                creds,
+                refresh_token,
+                scopes,
+                audiences,
+                account.audience_param,
+            )
+            .await
+        }
+    };
+    let mut result = call(md).await;
     if let Err(OauthError::EndpointGone(why)) = &result {
         // The provider moved its endpoint: discover again and retry once.
         tracing::warn!(account = %name, "{why}; discovering the provider again");
         let md = state.metadata(&http, &account.issuer, true).await?;
-        result = oauth::refresh(
-            &http,
-            &md,
-            &creds,
-            &refresh_token,
-            &key.scopes,
-            &key.audiences,
-            account.audience_param,
-        )
-        .await;
+        result = call(md).await;
     }
     let tokens = match result {
         Ok(t) => t,
         Err(e @ (OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. })) => {
             tracing::warn!(account = %name, "provider rejected the refresh token: {e}");
-            state.set_needs_login(&name, Some(e.to_string()));
+            state.set_needs_login(name, Some(e.to_string()));
             return Err(Failure::new(
                 ErrorKind::NeedsLogin,
                 format!("account `{name}` needs a new login: {e}; run `tok login {name}`"),
             ));
         }
-        Err(e @ OauthError::Transient(_)) => {
+        Err(e @ (OauthError::Transient(_) | OauthError::EndpointGone(_))) => {
             tracing::warn!(account = %name, "refresh failed: {e}");
             return Err(Failure::new(
                 ErrorKind::Provider,
@@ -132,25 +171,75 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
                 ),
             ));
         }
-        Err(e) => return Err(provider_failure(e)),
+        Err(e) => return Err(refused(name, e)),
     };
-
-    if let Some(new_rt) = tokens.refresh_token {
-        if new_rt != refresh_token {
+    if let Some(new_rt) = &tokens.refresh_token {
+        if *new_rt != refresh_token {
             // The rotated token must be durable before its access token is handed out: if we
             // crashed after answering but before storing, the login would be lost.
-            state.store_rotated(&name, &mut slot, new_rt).await?;
+            state.store_rotated(name, &mut slot, new_rt.clone()).await?;
         }
     }
+    if account.refresh_invalidates_tokens {
+        // This provider killed the access tokens issued earlier on the grant.
+        state.cache.remove_account(name);
+    }
     drop(slot);
+    finish(state, &wanted, tokens)
+}
 
+/// Narrowing by RFC 8693 exchange: a login-scope token (cached or refreshed as usual) is traded
+/// for a narrower one; the grant and its refresh token stay as they are.
+async fn narrow_by_exchange(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
+    let name = &wanted.name;
+    let account = &wanted.account;
+    let base = get_token(
+        state,
+        TokenRequest {
+            account: Some(name.clone()),
+            issuer: None,
+            scopes: vec![],
+            audiences: vec![],
+            min_valid_secs: Some(wanted.min_valid.max(30)),
+            exact_scope: false,
+        },
+    )
+    .await?;
+    let http = state.http(account.ca_file.as_deref())?;
+    let md = state.metadata(&http, &account.issuer, false).await?;
+    let creds = state.creds(name, account).await?;
+    tracing::info!(account = %name, scopes = ?wanted.key.scopes, audiences = ?wanted.key.audiences, "narrowing by token exchange");
+    let tokens = oauth::narrow(
+        &http,
+        &md,
+        &creds,
+        &base.token,
+        &wanted.key.scopes,
+        &wanted.key.audiences,
+        account.audience_param,
+    )
+    .await
+    .map_err(|e| match e {
+        OauthError::Transient(_) | OauthError::EndpointGone(_) => Failure::new(
+            ErrorKind::Provider,
+            format!("cannot narrow a token for `{name}` by token exchange: {e}; the login is kept, try again later"),
+        ),
+        other => refused(name, other),
+    })?;
+    finish(state, &wanted, tokens)
+}
+
+/// Caches a fresh token and answers with it, after checking what was granted against what was
+/// asked.
+fn finish(state: &State, wanted: &Wanted, tokens: TokenSet) -> Result<TokenGrant, Failure> {
+    let name = &wanted.name;
     let now = unix_now();
     let expires_at = match tokens.expires_in {
-        Some(d) => now + d.as_secs(),
+        Some(d) => now.saturating_add(d.as_secs()),
         None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
     };
-    if expires_at.saturating_sub(now) < min_valid {
-        tracing::warn!(account = %name, "the provider issued a token living {}s, less than the {}s asked for", expires_at.saturating_sub(now), min_valid);
+    if expires_at.saturating_sub(now) < wanted.min_valid {
+        tracing::warn!(account = %name, "the provider issued a token living {}s, less than the {}s asked for", expires_at.saturating_sub(now), wanted.min_valid);
     }
     // What was granted: the response says, else the token itself.
     let granted = tokens
@@ -158,16 +247,19 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         .clone()
         .or_else(|| oauth::jwt_scopes(&tokens.access_token))
         .unwrap_or_default();
-    if exact {
+    if wanted.exact {
         // Not cached either: the same request would get the same answer.
-        refuse_wider(&name, &key.scopes, &granted)?;
+        refuse_wider(name, &wanted.key.scopes, &granted)?;
     }
     let mut warning = None;
-    if let Some(text) = wider_text(&key.scopes, &granted) {
-        tracing::warn!(account = %name, "{text}");
-        let text = format!("{text}; this token carries more privilege than the job asked for (`--exact-scope`, or `exact_scope = true` for account `{name}` in config.toml, makes this an error)");
-        if state.note_scope_warning(&name, &text) {
-            warning = Some(text);
+    // Without narrowing, wide tokens are what the user chose.
+    if wanted.account.narrowing != Narrowing::None {
+        if let Some(text) = wider_text(&wanted.key.scopes, &granted) {
+            tracing::warn!(account = %name, "{text}");
+            let text = format!("{text}; this token carries more privilege than the job asked for (`--exact-scope`, or `exact_scope = true` for account `{name}` in config.toml, makes this an error)");
+            if state.note_scope_warning(name, &text) {
+                warning = Some(text);
+            }
         }
     }
     let cached = CachedToken {
@@ -175,10 +267,26 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
         expires_at,
         granted_scopes: granted,
     };
-    state.cache.insert(key.clone(), cached.clone(), now);
-    let mut answer = grant(cached, &key);
+    state.cache.insert(wanted.key.clone(), cached.clone(), now);
+    let mut answer = wanted.grant(cached);
     answer.warning = warning;
     Ok(answer)
+}
+
+/// A refusal, with a hint where the provider's error code points at a fix.
+fn refused(name: &str, e: OauthError) -> Failure {
+    let hint = match &e {
+        OauthError::Refused { code, .. } if code == "invalid_scope" => format!(
+            "; the login may not cover this scope: log in with wider scopes (`tok login {name} --scope …`), or ask for narrower ones"
+        ),
+        OauthError::Refused { code, .. } if code == "invalid_target" => format!(
+            "; the provider may expect the other way of asking for an audience: `tok login {name} --audience-param audience` (or `resource`), or set audience_param in config.toml"
+        ),
+        _ => String::new(),
+    };
+    let mut failure = provider_failure(e);
+    failure.message.push_str(&hint);
+    failure
 }
 
 /// "asked for …, granted …" when the provider granted beyond the request (narrowed requests

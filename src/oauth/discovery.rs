@@ -112,7 +112,9 @@ pub fn check_url(what: &str, value: &str) -> Result<url::Url, OauthError> {
         ))
     })?;
     let host = url.host().ok_or_else(|| {
-        OauthError::Config(format!("{what} `{value}` has no host; give the full https:// address"))
+        OauthError::Config(format!(
+            "{what} `{value}` has no host; give the full https:// address"
+        ))
     })?;
     match url.scheme() {
         "https" => Ok(url),
@@ -128,7 +130,12 @@ pub fn check_url(what: &str, value: &str) -> Result<url::Url, OauthError> {
 
 /// The two conventions for where a well-known document of an issuer with a path lives: appended
 /// to the issuer (OIDC Discovery §4), or between host and path (RFC 8414 §3.1).
-fn well_known_urls(issuer: &url::Url, base: &str, name: &str, path_aware_first: bool) -> Vec<String> {
+fn well_known_urls(
+    issuer: &url::Url,
+    base: &str,
+    name: &str,
+    path_aware_first: bool,
+) -> Vec<String> {
     let path = issuer.path().trim_end_matches('/');
     let appended = format!("{base}/.well-known/{name}");
     if path.is_empty() {
@@ -217,11 +224,16 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, 
         }
     };
     let md: Metadata = serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| {
-        OauthError::Transient(format!("the provider metadata of {issuer} is not usable: {e}"))
+        OauthError::Transient(format!(
+            "the provider metadata of {issuer} is not usable: {e}"
+        ))
     })?;
     check_url("the token endpoint", &md.token_endpoint)?;
     for (what, endpoint) in [
-        ("the device authorization endpoint", &md.device_authorization_endpoint),
+        (
+            "the device authorization endpoint",
+            &md.device_authorization_endpoint,
+        ),
         ("the revocation endpoint", &md.revocation_endpoint),
         ("the registration endpoint", &md.registration_endpoint),
     ] {

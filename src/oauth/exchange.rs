@@ -22,6 +22,42 @@ pub struct Delegated {
     pub scopes: Option<Vec<String>>,
 }
 
+/// Narrowing by RFC 8693 exchange: `subject` (a login-scope access token) is traded for an
+/// access token with `scopes` and `audiences`, leaving the grant and its refresh token as they
+/// are.
+pub async fn narrow(
+    http: &reqwest::Client,
+    md: &Metadata,
+    creds: &ClientCreds,
+    subject: &AccessToken,
+    scopes: &[String],
+    audiences: &[String],
+    audience_param: AudienceParam,
+) -> Result<super::TokenSet, OauthError> {
+    let scope = scopes.join(" ");
+    let joined = audiences.join(" ");
+    let mut form: Vec<(&str, &str)> = vec![
+        ("grant_type", TOKEN_EXCHANGE_GRANT),
+        ("subject_token", subject.expose()),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("requested_token_type", ACCESS_TOKEN_TYPE),
+    ];
+    if !scopes.is_empty() {
+        form.push(("scope", &scope));
+    }
+    match audience_param {
+        AudienceParam::Resource => form.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
+        AudienceParam::Audience if !audiences.is_empty() => form.push(("audience", &joined)),
+        AudienceParam::Audience => {}
+    }
+    let what = format!("token exchange (narrowing) at {}", md.token_endpoint);
+    let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
+    let mut tokens = form::token_answer(&what, status, &bytes)?;
+    // A refresh token here would belong to nobody: drop it rather than mistake it for a rotation.
+    tokens.refresh_token = None;
+    Ok(tokens)
+}
+
 /// Whether the provider's metadata rules token exchange out (an empty list says nothing).
 pub fn exchange_unsupported(md: &Metadata) -> bool {
     !md.grant_types_supported.is_empty()

@@ -91,7 +91,10 @@ const MAX_EXPIRES_IN_SECS: u64 = 366 * 86400;
 /// transient (retrying cannot help) and says which trust store was used and how to fix it.
 pub fn transport_error(what: &str, e: reqwest::Error) -> OauthError {
     let cause = chain(&e);
-    if cause.contains("certificate") || cause.contains("UnknownIssuer") || cause.contains("BadSignature") {
+    if cause.contains("certificate")
+        || cause.contains("UnknownIssuer")
+        || cause.contains("BadSignature")
+    {
         let store = match std::env::var("SSL_CERT_FILE") {
             Ok(f) if !f.is_empty() => format!("the CA bundle SSL_CERT_FILE={f}"),
             _ => "the system's CA store".to_string(),

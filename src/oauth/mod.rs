@@ -13,7 +13,7 @@ pub use discovery::{
     discover, http_client, http_client_trusting, register, Metadata, CONNECT_TIMEOUT,
     REQUEST_TIMEOUT,
 };
-pub use exchange::{delegate, exchange_unsupported, Delegated, TOKEN_EXCHANGE_GRANT};
+pub use exchange::{delegate, exchange_unsupported, narrow, Delegated, TOKEN_EXCHANGE_GRANT};
 pub use form::client_auth_method;
 pub use tokens::{jwt_expiry, jwt_scopes, refresh, revoke};
 

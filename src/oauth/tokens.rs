@@ -27,7 +27,9 @@ pub async fn refresh(
         params.push(("scope", &scope));
     }
     match audience_param {
-        AudienceParam::Resource => params.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
+        AudienceParam::Resource => {
+            params.extend(audiences.iter().map(|a| ("resource", a.as_str())))
+        }
         AudienceParam::Audience if !audiences.is_empty() => params.push(("audience", &joined)),
         AudienceParam::Audience => {}
     }
@@ -65,12 +67,17 @@ pub async fn revoke(
         let (code, description) = error.unwrap_or_else(|| (format!("HTTP {status}"), None));
         return Err(OauthError::Refused {
             code,
-            description: Some(format!("{what} answered HTTP {status}{}", desc(&description))),
+            description: Some(format!(
+                "{what} answered HTTP {status}{}",
+                desc(&description)
+            )),
         });
     }
     Err(OauthError::Transient(format!(
         "{what} answered HTTP {status}{}",
-        error.map(|(c, d)| format!(" ({c}{})", desc(&d))).unwrap_or_default()
+        error
+            .map(|(c, d)| format!(" ({c}{})", desc(&d)))
+            .unwrap_or_default()
     )))
 }
 

@@ -12,9 +12,17 @@ fn a_refused_registration_shows_the_rfc7591_error() {
     );
     let env = TestEnv::new();
     let out = env
-        .login(&provider, &["x", "--issuer", &provider.issuer], Approval::Ignore)
+        .login(
+            &provider,
+            &["x", "--issuer", &provider.issuer],
+            Approval::Ignore,
+        )
         .code(5);
-    for want in ["invalid_client_metadata", "registration is closed", "--client-id"] {
+    for want in [
+        "invalid_client_metadata",
+        "registration is closed",
+        "--client-id",
+    ] {
         assert!(out.stderr.contains(want), "lacks {want}\n{out}");
     }
 }
@@ -49,7 +57,8 @@ fn a_provider_that_ignores_narrowed_scopes_is_reported() {
     );
     let out = env.run(&["get", "-s", "storage.read:/a"]).ok();
     assert!(
-        out.stderr.contains("warning: the provider granted scopes wider than asked"),
+        out.stderr
+            .contains("warning: the provider granted scopes wider than asked"),
         "{out}"
     );
     assert!(out.stderr.contains("--exact-scope"), "{out}");

@@ -404,13 +404,20 @@ fn tok_exec_delivers_the_token_per_client_and_exits_like_a_shell() {
     env.login_cms(&provider);
     let bin = env.path().join("clients");
     std::fs::create_dir(&bin).unwrap();
-    let recorder = "#!/bin/sh\nprintf '%s|%s' \"${BEARER_TOKEN-unset}\" \"$(cat \"$BEARER_TOKEN_FILE\")\"\n";
+    let recorder =
+        "#!/bin/sh\nprintf '%s|%s' \"${BEARER_TOKEN-unset}\" \"$(cat \"$BEARER_TOKEN_FILE\")\"\n";
     for name in ["gfal-ls", "davix-get", "xrdcp-like"] {
         std::fs::write(bin.join(name), recorder).unwrap();
         std::fs::set_permissions(bin.join(name), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let run = |args: &[&str]| {
-        let mut all = vec!["exec", "-s", "storage.read:/c", "--aud", "https://se.example.org"];
+        let mut all = vec![
+            "exec",
+            "-s",
+            "storage.read:/c",
+            "--aud",
+            "https://se.example.org",
+        ];
         all.extend_from_slice(args);
         env.command(&all)
             .env("BEARER_TOKEN", "stale")
@@ -419,29 +426,47 @@ fn tok_exec_delivers_the_token_per_client_and_exits_like_a_shell() {
     };
     let split = |o: &std::process::Output| {
         let s = String::from_utf8_lossy(&o.stdout).into_owned();
-        let (var, file) = s.split_once('|').unwrap().clone();
-        (var.to_string(), file.trim_end().to_string(), String::from_utf8_lossy(&o.stderr).into_owned())
+        let (var, file) = s.split_once('|').unwrap();
+        (
+            var.to_string(),
+            file.trim_end().to_string(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
     let gfal = bin.join("gfal-ls");
     let (var, file, stderr) = split(&run(&["--", gfal.to_str().unwrap()]));
-    assert_eq!(var, file, "gfal gets BEARER_TOKEN, the bare token\n{stderr}");
-    assert!(stderr.contains("reads the token only from BEARER_TOKEN"), "{stderr}");
+    assert_eq!(
+        var, file,
+        "gfal gets BEARER_TOKEN, the bare token\n{stderr}"
+    );
+    assert!(
+        stderr.contains("reads the token only from BEARER_TOKEN"),
+        "{stderr}"
+    );
     let (var, _, _) = split(&run(&["--file-only", "--", gfal.to_str().unwrap()]));
     assert_eq!(var, "unset", "--file-only leaves it out");
     let other = bin.join("xrdcp-like");
     let (var, _, stderr) = split(&run(&["--", other.to_str().unwrap()]));
-    assert_eq!(var, "unset", "a discovery client reads the renewed file\n{stderr}");
+    assert_eq!(
+        var, "unset",
+        "a discovery client reads the renewed file\n{stderr}"
+    );
     assert!(!stderr.contains("note"), "{stderr}");
     let (var, file, _) = split(&run(&["--inline", "--", other.to_str().unwrap()]));
     assert_eq!(var, file, "--inline exports it for any command");
     let (_, _, stderr) = split(&run(&["--", bin.join("davix-get").to_str().unwrap()]));
     assert!(
-        stderr.contains("-H \"$(tok get -f header -s 'storage.read:/c' --aud 'https://se.example.org')\""),
+        stderr.contains(
+            "-H \"$(tok get -f header -s 'storage.read:/c' --aud 'https://se.example.org')\""
+        ),
         "{stderr}"
     );
 
     let out = env.run(&["exec", "--", "/nonexistent/command"]).code(127);
-    assert!(out.stderr.contains("cannot run /nonexistent/command"), "{out}");
+    assert!(
+        out.stderr.contains("cannot run /nonexistent/command"),
+        "{out}"
+    );
     let not_executable = env.path().join("plain.txt");
     std::fs::write(&not_executable, "x").unwrap();
     env.run(&["exec", "--", not_executable.to_str().unwrap()])

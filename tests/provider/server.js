@@ -353,6 +353,50 @@ function verifySubjectToken(value, clientId) {
   return claims;
 }
 
+// Narrowing by exchange: an access token of the grant is traded for one with fewer scopes or an
+// audience, leaving the grant (and its refresh token) untouched. Signed like the provider's own
+// JWT access tokens.
+function narrowByExchange(ctx) {
+  const { params, client } = ctx.oidc;
+  const subject = verifySubjectToken(params.subject_token, client.clientId);
+  const held = new Set(String(subject.scope ?? '').split(' ').filter(Boolean));
+  const requested = [...new Set(String(params.scope ?? '').split(' ').filter(Boolean))];
+  for (const s of requested) {
+    if (!coveredBy(held, s)) throw new errors.InvalidScope(`scope ${s} is not covered by the subject token`, s);
+  }
+  const scope = (requested.length ? requested : [...held]).join(' ');
+  const auds = [...new Set([].concat(params.resource ?? [], params.audience ?? [])
+    .flatMap((a) => String(a).split(' ')).filter(Boolean))];
+  for (const a of auds) {
+    if (URL.parse(a)?.protocol !== 'https:') throw new errors.InvalidTarget(`audience ${a} is not an https URI`);
+  }
+  const now = epoch();
+  const claims = {
+    iss: issuer,
+    sub: subject.sub,
+    aud: auds.length === 0 ? WLCG_ANY : (auds.length === 1 ? auds[0] : auds),
+    scope,
+    client_id: client.clientId,
+    iat: now,
+    exp: now + state.atTtl,
+    jti: crypto.randomBytes(16).toString('base64url'),
+    'wlcg.ver': '1.0',
+  };
+  const header = { alg: 'RS256', typ: 'at+jwt', kid: signingKey.kid };
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const input = `${b64(header)}.${b64(claims)}`;
+  const signature = crypto.sign('sha256', Buffer.from(input), privateKey).toString('base64url');
+  stats.narrowed_by_exchange = (stats.narrowed_by_exchange ?? 0) + 1;
+  log('narrowed by exchange', JSON.stringify({ client_id: client.clientId, sub: subject.sub, scope, audiences: auds }));
+  ctx.body = {
+    access_token: `${input}.${signature}`,
+    issued_token_type: TT_ACCESS,
+    token_type: 'Bearer',
+    expires_in: state.atTtl,
+    scope,
+  };
+}
+
 async function tokenExchange(ctx) {
   const { params, client } = ctx.oidc;
   const need = (name) => {
@@ -363,8 +407,10 @@ async function tokenExchange(ctx) {
   if (need('subject_token_type') !== TT_ACCESS) {
     throw new errors.InvalidRequest(`subject_token_type must be ${TT_ACCESS}`);
   }
-  if (need('requested_token_type') !== TT_REFRESH) {
-    throw new errors.InvalidRequest(`requested_token_type must be ${TT_REFRESH} (only offline delegation is supported)`);
+  const requestedType = need('requested_token_type');
+  if (requestedType === TT_ACCESS) return narrowByExchange(ctx);
+  if (requestedType !== TT_REFRESH) {
+    throw new errors.InvalidRequest(`requested_token_type must be ${TT_REFRESH} or ${TT_ACCESS}`);
   }
   // The delegated refresh token would be useless to a client that may not refresh.
   if (!client.grantTypeAllowed('refresh_token')) {
@@ -464,8 +510,8 @@ async function testEndpoints(ctx) {
       return;
     case 'POST /test/fault': {
       const b = await readJson(ctx);
-      if (!['none', '500', 'garbage', 'hang', 'slow', 'close'].includes(String(b.mode))) ctx.throw(400, 'bad mode');
-      state.fault = { mode: String(b.mode), delay_ms: Number(b.delay_ms ?? state.fault.delay_ms) };
+      if (!['none', '500', '404', 'garbage', 'hang', 'slow', 'close'].includes(String(b.mode))) ctx.throw(400, 'bad mode');
+      state.fault = { mode: String(b.mode), delay_ms: Number(b.delay_ms ?? state.fault.delay_ms), once: b.once === true };
       log('fault mode', state.fault);
       ctx.body = state.fault;
       return;
@@ -482,6 +528,7 @@ async function testEndpoints(ctx) {
       if (typeof b.registration_error === 'boolean') state.registrationError = b.registration_error;
       if (typeof b.revocation_refuse_public === 'boolean') state.revocationRefusePublic = b.revocation_refuse_public;
       if (typeof b.ignore_refresh_scope === 'boolean') state.ignoreRefreshScope = b.ignore_refresh_scope;
+      if (b.discovery_override !== undefined) state.discoveryOverride = b.discovery_override;
       const current = {
         rotate: state.rotate,
         at_ttl: state.atTtl,
@@ -556,7 +603,13 @@ async function tokenFront(ctx, next) {
   };
   log('token request', JSON.stringify(stats.last_token_request), 'fault', state.fault.mode);
 
-  switch (state.fault.mode) {
+  const fault = state.fault.mode;
+  if (state.fault.once) state.fault = { mode: 'none', delay_ms: state.fault.delay_ms };
+  switch (fault) {
+    case '404':
+      ctx.status = 404;
+      ctx.body = '';
+      return;
     case '500':
       ctx.status = 500;
       ctx.body = { error: 'server_error' };
@@ -687,6 +740,16 @@ provider.use(async (ctx, next) => {
   if (isDeviceAuth) stats.device_authorizations += 1;
 
   await next();
+
+  // Discovery documents as another (or a hostile) provider would serve them: keys set to null
+  // are removed, others replaced (POST /test/config {"discovery_override": {...}}).
+  if (ctx.path.startsWith('/.well-known/') && ctx.status === 200 && state.discoveryOverride) {
+    const doc = { ...ctx.body };
+    for (const [k, v] of Object.entries(state.discoveryOverride)) {
+      if (v === null) delete doc[k]; else doc[k] = v;
+    }
+    ctx.body = doc;
+  }
 
   // oidc-provider does not send `interval`; RFC 8628 would then default to 5 s.
   if (isDeviceAuth && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {

@@ -1,6 +1,7 @@
 //! Test fixtures: a sealed environment per test, the real `tok` binary, and a real OpenID
 //! Provider (node-oidc-provider) over HTTPS on loopback with a CA made for this test run.
 
+pub mod dot;
 pub mod provider;
 pub mod xrootd;
 
@@ -205,16 +206,23 @@ impl TestEnv {
 
     /// Runs `tok login` and answers the device code in the provider's own pages.
     pub fn login(&self, provider: &Provider, args: &[&str], approve: Approval) -> Out {
+        self.login_with(args, |code| match approve {
+            Approval::Approve => provider.approve(code, false),
+            Approval::Deny => provider.approve(code, true),
+            Approval::Ignore => {}
+        })
+    }
+
+    /// Runs `tok login` and hands the user code it prints to `answer`, so that any provider
+    /// can approve it (e.g. `env.login_with(args, |code| dot.approve(code))`).
+    pub fn login_with(&self, args: &[&str], answer: impl FnOnce(&str)) -> Out {
         let mut child = self.spawn_login(args);
         let (code_rx, stderr_thread) = watch_stderr(&mut child);
-        let code = code_rx.recv_timeout(Duration::from_secs(60)).ok();
-        match (&code, approve) {
-            (Some(code), Approval::Approve) => provider.approve(code, false),
-            (Some(code), Approval::Deny) => provider.approve(code, true),
-            (None, _) => {
+        match code_rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(code) => answer(&code),
+            Err(_) => {
                 let _ = child.kill();
             }
-            (Some(_), Approval::Ignore) => {}
         }
         let out = wait_with_timeout(child, Duration::from_secs(60));
         let mut o = Out::from_output(format!("tok login {}", args.join(" ")), out);

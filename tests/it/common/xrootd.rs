@@ -1,6 +1,7 @@
 //! A real grid storage server for tests: XRootD (Debian `xrootd-server`) with the SciTokens
 //! authorization plugin, trusting the test provider as its token issuer, on a free loopback port
-//! over TLS; and a sealed `xrdcp` to talk to it.
+//! over TLS, and on a second one over HTTPS (XrdHttp, for gfal2 and davix) under the same
+//! authorization; and a sealed `xrdcp` to talk to it.
 //!
 //! The traps this deals with (see ../shared/REFERENCE.md, "XRootD + SciTokens"):
 //! - xrootd refuses to run as root: it runs as the `xrootd` user (`setpriv`), which owns the
@@ -14,6 +15,16 @@
 //!   refetched for 10 minutes.
 //! - xrdcp trusts the server only through a hashed CA directory in `X509_CERT_DIR`.
 //! - A stray `/tmp/bt_u$UID` or `BEARER_TOKEN` must not leak in: xrdcp runs in a sealed env.
+//! - HTTPS clients: gfal2 trusts the server through the same hashed dir in `X509_CERT_DIR` (or
+//!   OpenSSL's default, `SSL_CERT_FILE`); davix ignores `X509_CERT_DIR` and needs `--capath DIR`
+//!   (or `SSL_CERT_FILE`, which a sealed `TestEnv` points at the test CA: pass `--capath` anyway,
+//!   as a user must). The `gfal-*` scripts run the first python on PATH that can `import gfal2`,
+//!   which is not pyenv's: [`XrootdServer::client_env`] sets `GFAL_PYTHONBIN=/usr/bin/python3`.
+//! - Debian's gfal2 config (`/etc/gfal2.d/http_plugin.conf`) has `RETRIEVE_BEARER_TOKEN=true`:
+//!   a gfal2 client with no token first asks the storage for one (`POST` with `Content-Type:
+//!   application/macaroon-request`); XRootD has no macaroon issuer here and answers 501, so gfal2
+//!   goes on without a token and is refused (403). The tests keep Debian's setting (it is what
+//!   users run), so their "no token" cases go through that request too; it costs one round trip.
 
 use super::{wait_with_timeout, Out, Provider};
 use std::net::TcpStream;
@@ -26,12 +37,19 @@ use std::time::{Duration, Instant};
 pub const DATA_F: &[u8] = b"tok xrootd test payload: /data/f\n\x00\x01\x02\xff binary tail\n";
 /// The bytes of `/other/g` on the server.
 pub const OTHER_G: &[u8] = b"other tree\n";
+/// The bytes of `/store/existing` on the server (for delete tests).
+pub const STORE_EXISTING: &[u8] = b"delete me\n";
 
 const SERVER_USER: &str = "xrootd";
+/// The interpreter that has Debian's gfal2 bindings (pyenv's `python3`, first on PATH here,
+/// has not, and the `gfal-*` scripts would otherwise fall back to a missing `/usr/bin/python`).
+const GFAL_PYTHON: &str = "/usr/bin/python3";
 
 pub struct XrootdServer {
     child: Option<Child>,
     pub port: u16,
+    /// XrdHttp's port (HTTPS).
+    pub https_port: u16,
     dir: tempfile::TempDir,
     started: Instant,
     log_shown: std::cell::Cell<bool>,
@@ -84,6 +102,7 @@ pub fn check_installed() {
     for lib in [
         "libXrdAccSciTokens-5.so",
         "libXrdSecztn-5.so",
+        "libXrdHttp-5.so",
         "libSciTokens.so.0",
     ] {
         if !lib_present(lib) {
@@ -97,8 +116,8 @@ pub fn check_installed() {
     }
     assert!(
         missing.is_empty(),
-        "the XRootD tests need xrootd-server, xrootd-scitokens-plugins, xrootd-client, \
-         scitokens-cpp, util-linux, openssl and a C compiler; missing: {}.\n\
+        "the XRootD tests need xrootd-server, xrootd-server-plugins, xrootd-scitokens-plugins, \
+         xrootd-client, scitokens-cpp, util-linux, openssl and a C compiler; missing: {}.\n\
          Install them with `bash scripts/test.sh --install-only` (as root or with sudo).",
         missing.join(", ")
     );
@@ -106,6 +125,42 @@ pub fn check_installed() {
         effective_uid(),
         0,
         "the XRootD tests start xrootd as the `{SERVER_USER}` user and must run as root"
+    );
+}
+
+/// Fails (never skips) when the HTTPS clients are not installed: gfal2's `gfal-*` (with its
+/// http and file plugins and the Python module the scripts run on) and davix's `davix-*`.
+pub fn check_http_clients_installed() {
+    let mut missing = vec![];
+    for cmd in ["gfal-copy", "gfal-ls", "gfal-rm", "davix-get", "davix-put"] {
+        if which(cmd).is_none() {
+            missing.push(format!("command `{cmd}`"));
+        }
+    }
+    for lib in [
+        "gfal2-plugins/libgfal_plugin_http.so",
+        "gfal2-plugins/libgfal_plugin_file.so",
+    ] {
+        if !lib_present(lib) {
+            missing.push(lib.to_string());
+        }
+    }
+    let imports = Command::new(GFAL_PYTHON)
+        .args(["-c", "import gfal2, gfal2_util"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !imports.is_ok_and(|s| s.success()) {
+        missing.push(format!(
+            "{GFAL_PYTHON} with the modules gfal2 and gfal2_util"
+        ));
+    }
+    assert!(
+        missing.is_empty(),
+        "the gfal2/davix tests need gfal2, gfal2-plugin-http, gfal2-plugin-file, python3-gfal2, \
+         python3-gfal2-util, gfal2-util-scripts and davix; missing: {}.\n\
+         Install them with `bash scripts/test.sh --install-only` (as root or with sudo).",
+        missing.join(", ")
     );
 }
 
@@ -119,12 +174,14 @@ fn effective_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// Two distinct free ports (both probes held open at once, so they differ).
+fn two_free_ports() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
 }
 
 fn run_ok(cmd: &mut Command, what: &str) {
@@ -153,7 +210,9 @@ fn chown_tree(p: &Path, uid: u32, gid: u32) {
 impl XrootdServer {
     /// Starts xrootd trusting `provider`'s issuer for tokens with audience `audience`; scope
     /// paths are relative to `base_path` (use "/" so `storage.read:/data` means `/data`).
-    /// The exported tree holds `/data/f` ([`DATA_F`]) and `/other/g` ([`OTHER_G`]).
+    /// The exported tree holds `/data/f` ([`DATA_F`]), `/other/g` ([`OTHER_G`]) and
+    /// `/store/existing` ([`STORE_EXISTING`]); `/store` is where tokens with
+    /// `storage.create`/`storage.modify` may write.
     pub fn start(provider: &Provider, audience: &str, base_path: &str) -> Self {
         check_installed();
         let (uid, gid) = uid_gid(SERVER_USER).unwrap();
@@ -165,6 +224,7 @@ impl XrootdServer {
         for d in [
             "export/data",
             "export/other",
+            "export/store",
             "admin",
             "tls/certs",
             "cache",
@@ -176,6 +236,7 @@ impl XrootdServer {
         }
         std::fs::write(root.join("export/data/f"), DATA_F).unwrap();
         std::fs::write(root.join("export/other/g"), OTHER_G).unwrap();
+        std::fs::write(root.join("export/store/existing"), STORE_EXISTING).unwrap();
 
         // TLS: the provider's leaf certificate (127.0.0.1) and the test CA as a hashed dir,
         // which is also the client's X509_CERT_DIR.
@@ -211,7 +272,8 @@ impl XrootdServer {
         };
         std::fs::write(root.join("scitokens.cfg"), fill(template("scitokens.cfg"))).unwrap();
         std::fs::write(root.join("authdb"), "").unwrap();
-        std::fs::write(root.join("xrootd.cfg"), fill(template("xrootd.cfg"))).unwrap();
+        // The HTTPS port is only known per attempt (see below): filled in by `spawn`.
+        std::fs::write(root.join("xrootd.cfg.in"), fill(template("xrootd.cfg"))).unwrap();
 
         // The server user owns its tree (key, cache, admin dir); the client dirs stay root's.
         chown_tree(root, uid, gid);
@@ -223,19 +285,23 @@ impl XrootdServer {
         let mut server = Self {
             child: None,
             port: 0,
+            https_port: 0,
             dir,
             started: Instant::now(),
             log_shown: Default::default(),
         };
         // A free port can be taken between the probe and xrootd's bind: try a few.
         for attempt in 1..=3 {
-            let port = free_port();
+            let (port, https_port) = two_free_ports();
             server.port = port;
+            server.https_port = https_port;
             server.started = Instant::now();
             match server.spawn(port) {
                 Ok(()) => return server,
                 Err(why) if attempt < 3 && port_in_use(&server.log()) => {
-                    eprintln!("xrootd: port {port} was taken, trying another ({why})");
+                    eprintln!(
+                        "xrootd: port {port} or {https_port} was taken, trying others ({why})"
+                    );
                     continue;
                 }
                 Err(why) => panic!("xrootd did not start: {why}\n{}", server.log()),
@@ -246,6 +312,12 @@ impl XrootdServer {
 
     fn spawn(&mut self, port: u16) -> Result<(), String> {
         let root = self.dir.path().to_path_buf();
+        let cfg = std::fs::read_to_string(root.join("xrootd.cfg.in")).unwrap();
+        std::fs::write(
+            root.join("xrootd.cfg"),
+            cfg.replace("@HTTPS_PORT@", &self.https_port.to_string()),
+        )
+        .unwrap();
         let log = std::fs::File::create(root.join("xrootd.log")).unwrap();
         let mut child = Command::new("setpriv")
             .args([
@@ -285,6 +357,7 @@ impl XrootdServer {
                 return Err(format!("xrootd exited early ({status})"));
             }
             if TcpStream::connect(("127.0.0.1", port)).is_ok()
+                && TcpStream::connect(("127.0.0.1", self.https_port)).is_ok()
                 && self.log().contains("initialization completed")
             {
                 break;
@@ -309,13 +382,33 @@ impl XrootdServer {
         format!("root://127.0.0.1:{}/{}", self.port, path)
     }
 
-    /// The hashed CA directory xrdcp needs (`X509_CERT_DIR`).
+    /// `https://127.0.0.1:HTTPS_PORT/path` on XrdHttp (`path` starts with `/`).
+    pub fn https_url(&self, path: &str) -> String {
+        format!("https://127.0.0.1:{}{}", self.https_port, path)
+    }
+
+    /// `davs://127.0.0.1:HTTPS_PORT/path`: the same as [`Self::https_url`], in the spelling
+    /// gfal users write for WebDAV storage.
+    pub fn davs_url(&self, path: &str) -> String {
+        format!("davs://127.0.0.1:{}{}", self.https_port, path)
+    }
+
+    /// The hashed CA directory clients need to trust the server: `X509_CERT_DIR` for xrdcp and
+    /// gfal2, `--capath` for davix.
     pub fn cert_dir(&self) -> PathBuf {
         self.dir.path().join("tls/certs")
     }
 
-    /// Environment for a client (xrdcp) so it trusts the server, fails fast and finds no token
-    /// but the one it is given.
+    /// A file in the server's exported tree, read directly (to check what an upload wrote).
+    pub fn local_path(&self, path: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("export")
+            .join(path.trim_start_matches('/'))
+    }
+
+    /// Environment for a client (xrdcp, gfal-*, davix-*) so it trusts the server, fails fast
+    /// and finds no token but the one it is given.
     pub fn client_env(&self) -> Vec<(String, String)> {
         vec![
             (
@@ -324,6 +417,7 @@ impl XrootdServer {
             ),
             ("XRD_CONNECTIONRETRY".into(), "1".into()),
             ("XRD_REQUESTTIMEOUT".into(), "30".into()),
+            ("GFAL_PYTHONBIN".into(), GFAL_PYTHON.into()),
         ]
     }
 
