@@ -12,5 +12,6 @@ mod flow;
 mod grid_clients;
 mod keyring;
 mod providers;
+mod second_provider;
 mod security;
 mod xrootd;
