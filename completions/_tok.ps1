@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
+            [CompletionResult]::new('issuers', 'issuers', [CompletionResultType]::ParameterValue, 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Give the agent the passphrase of the encrypted file store')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Make the agent forget the file store''s key and every cached access token')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Start, stop or inspect the background agent')
@@ -42,7 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;login' {
-            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'OpenID Provider issuer URL, e.g. https://cms-auth.example.org/')
+            [CompletionResult]::new('--issuer', '--issuer', [CompletionResultType]::ParameterName, 'OpenID Provider issuer URL, e.g. https://cms-auth.example.org/, or a preset name such as `wlcg` or `cms` (`tok issuers` lists them)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'OAuth2 client id; without it tok registers a client dynamically (RFC 7591)')
             [CompletionResult]::new('--client-secret-file', '--client-secret-file', [CompletionResultType]::ParameterName, 'File holding the client secret of a confidential client')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Extra scopes to request at login (repeatable or space-separated); `openid offline_access` are always requested')
@@ -171,6 +172,14 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'tok;issuers' {
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tok;unlock' {
             [CompletionResult]::new('--passphrase-file', '--passphrase-file', [CompletionResultType]::ParameterName, 'Read the passphrase from this file instead of asking')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -262,6 +271,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
+            [CompletionResult]::new('issuers', 'issuers', [CompletionResultType]::ParameterValue, 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)')
             [CompletionResult]::new('unlock', 'unlock', [CompletionResultType]::ParameterValue, 'Give the agent the passphrase of the encrypted file store')
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Make the agent forget the file store''s key and every cached access token')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Start, stop or inspect the background agent')
@@ -293,6 +303,9 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;help;logout' {
+            break
+        }
+        'tok;help;issuers' {
             break
         }
         'tok;help;unlock' {

@@ -37,6 +37,9 @@ _tok() {
             tok,init)
                 cmd="tok__subcmd__init"
                 ;;
+            tok,issuers)
+                cmd="tok__subcmd__issuers"
+                ;;
             tok,list)
                 cmd="tok__subcmd__status"
                 ;;
@@ -109,6 +112,9 @@ _tok() {
             tok__subcmd__help,init)
                 cmd="tok__subcmd__help__subcmd__init"
                 ;;
+            tok__subcmd__help,issuers)
+                cmd="tok__subcmd__help__subcmd__issuers"
+                ;;
             tok__subcmd__help,lock)
                 cmd="tok__subcmd__help__subcmd__lock"
                 ;;
@@ -146,7 +152,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init status list logout unlock lock agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init status list logout issuers unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,7 +540,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init status logout unlock lock agent help"
+            opts="login get env exec delegate revoke init status logout issuers unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -701,6 +707,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__issuers)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__lock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -787,6 +807,20 @@ _tok() {
             ;;
         tok__subcmd__init)
             opts="-h -V --help --version bash zsh fish"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__issuers)
+            opts="-h -V --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -32,13 +32,14 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
+            cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand agent 'Start, stop or inspect the background agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tok;login'= {
-            cand --issuer 'OpenID Provider issuer URL, e.g. https://cms-auth.example.org/'
+            cand --issuer 'OpenID Provider issuer URL, e.g. https://cms-auth.example.org/, or a preset name such as `wlcg` or `cms` (`tok issuers` lists them)'
             cand --client-id 'OAuth2 client id; without it tok registers a client dynamically (RFC 7591)'
             cand --client-secret-file 'File holding the client secret of a confidential client'
             cand -s 'Extra scopes to request at login (repeatable or space-separated); `openid offline_access` are always requested'
@@ -157,6 +158,13 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tok;issuers'= {
+            cand --json 'Machine-readable output'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tok;unlock'= {
             cand --passphrase-file 'Read the passphrase from this file instead of asking'
             cand -h 'Print help'
@@ -235,6 +243,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
+            cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand agent 'Start, stop or inspect the background agent'
@@ -257,6 +266,8 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;status'= {
         }
         &'tok;help;logout'= {
+        }
+        &'tok;help;issuers'= {
         }
         &'tok;help;unlock'= {
         }

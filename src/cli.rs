@@ -53,6 +53,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Revoke an account's refresh token at the provider and forget it
     Logout(LogoutArgs),
+    /// List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and
+    /// $XDG_CONFIG_HOME/tok/issuers.toml)
+    Issuers(IssuersArgs),
     /// Give the agent the passphrase of the encrypted file store
     Unlock(UnlockArgs),
     /// Make the agent forget the file store's key and every cached access token
@@ -66,10 +69,12 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
-    /// Account name (default: the issuer's host name); reuses a known account's settings
+    /// Account name (default: the issuer's host name, or the preset's name); reuses a known
+    /// account's settings. A new account named like a preset (`tok issuers`) uses that preset
     pub name: Option<String>,
-    /// OpenID Provider issuer URL, e.g. https://cms-auth.example.org/
-    #[arg(long, value_name = "URL")]
+    /// OpenID Provider issuer URL, e.g. https://cms-auth.example.org/, or a preset name
+    /// such as `wlcg` or `cms` (`tok issuers` lists them)
+    #[arg(long, value_name = "URL|PRESET")]
     pub issuer: Option<String>,
     /// OAuth2 client id; without it tok registers a client dynamically (RFC 7591)
     #[arg(long, value_name = "ID")]
@@ -259,6 +264,13 @@ pub struct LogoutArgs {
     /// Also remove the account's settings and client registration
     #[arg(long)]
     pub forget: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IssuersArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

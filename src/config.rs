@@ -4,6 +4,7 @@
 //! up changes. Secrets never go here: refresh tokens and client secrets live in the store.
 
 use crate::protocol::AudienceParam;
+pub use crate::protocol::Narrowing;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -58,26 +59,6 @@ pub struct Account {
     /// How a narrower token is obtained.
     #[serde(default, skip_serializing_if = "Narrowing::is_default")]
     pub narrowing: Narrowing,
-}
-
-/// How tok asks a provider for a token narrower than the login.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Narrowing {
-    /// A refresh with the narrowed `scope` (RFC 6749 §6): most providers.
-    #[default]
-    Refresh,
-    /// RFC 8693 token exchange of a login-scope token, which leaves the grant untouched: for
-    /// providers that narrow the grant for good on a narrowed refresh.
-    Exchange,
-    /// Not at all: refresh with the login scopes and let the resource enforce its own rules.
-    None,
-}
-
-impl Narrowing {
-    fn is_default(&self) -> bool {
-        *self == Narrowing::Refresh
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -54,6 +54,11 @@ pub fn config_file() -> PathBuf {
     env_path("TOK_CONFIG").unwrap_or_else(|| config_dir().join("config.toml"))
 }
 
+/// The user's issuer presets (added to and overriding the built-in ones).
+pub fn issuers_file() -> PathBuf {
+    config_dir().join("issuers.toml")
+}
+
 pub fn data_dir() -> PathBuf {
     env_path("XDG_DATA_HOME")
         .unwrap_or_else(|| home().join(".local/share"))

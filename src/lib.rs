@@ -15,6 +15,7 @@ pub mod credential;
 pub mod dirs;
 pub mod error;
 pub mod oauth;
+pub mod presets;
 pub mod protocol;
 pub mod scope;
 pub mod secret;

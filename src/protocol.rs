@@ -117,6 +117,11 @@ pub struct LoginRequest {
     pub audience_param: Option<AudienceParam>,
     pub ca_file: Option<String>,
     pub make_default: bool,
+    /// Quirks from a preset; `None` keeps the account's (or the default).
+    #[serde(default)]
+    pub narrowing: Option<Narrowing>,
+    #[serde(default)]
+    pub refresh_invalidates_tokens: Option<bool>,
 }
 
 /// How an account asks the provider for an audience.
@@ -128,6 +133,26 @@ pub enum AudienceParam {
     Resource,
     /// The older `audience=` parameter (INDIGO IAM, Keycloak).
     Audience,
+}
+
+/// How tok asks a provider for a token narrower than the login.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Narrowing {
+    /// A refresh with the narrowed `scope` (RFC 6749 §6): most providers.
+    #[default]
+    Refresh,
+    /// RFC 8693 token exchange of a login-scope token, which leaves the grant untouched: for
+    /// providers that narrow the grant for good on a narrowed refresh.
+    Exchange,
+    /// Not at all: refresh with the login scopes and let the resource enforce its own rules.
+    None,
+}
+
+impl Narrowing {
+    pub fn is_default(&self) -> bool {
+        *self == Narrowing::Refresh
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -348,6 +373,8 @@ mod tests {
             audience_param: Some(AudienceParam::Audience),
             ca_file: Some("/etc/ca.pem".into()),
             make_default: true,
+            narrowing: Some(Narrowing::Exchange),
+            refresh_invalidates_tokens: Some(true),
         }));
         round_trip_request(Request::Logout {
             account: "cms".into(),

@@ -169,10 +169,15 @@ where
         ca_file,
         // A setting the user chose by hand survives a new login.
         exact_scope: existing.as_ref().is_some_and(|a| a.exact_scope),
-        refresh_invalidates_tokens: existing
-            .as_ref()
-            .is_some_and(|a| a.refresh_invalidates_tokens),
-        narrowing: existing.as_ref().map(|a| a.narrowing).unwrap_or_default(),
+        refresh_invalidates_tokens: req.refresh_invalidates_tokens.unwrap_or_else(|| {
+            existing
+                .as_ref()
+                .is_some_and(|a| a.refresh_invalidates_tokens)
+        }),
+        narrowing: req
+            .narrowing
+            .or(existing.as_ref().map(|a| a.narrowing))
+            .unwrap_or_default(),
     };
     state.update_config(|c| {
         c.accounts.insert(name.clone(), account);

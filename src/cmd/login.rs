@@ -4,7 +4,10 @@
 use super::{request, unexpected};
 use crate::cli::LoginArgs;
 use crate::error::Error;
-use crate::protocol::{DeviceCodePrompt, LoginRequest, Request, Response};
+use crate::presets;
+use crate::protocol::{
+    AudienceParam, DeviceCodePrompt, LoginRequest, Narrowing, Request, Response,
+};
 use crate::scope::normalise_scopes;
 use crate::secret::ClientSecret;
 use anyhow::{Context, Result};
@@ -34,33 +37,118 @@ fn check_ca_file(path: &std::path::Path) -> Result<String, Error> {
     Ok(absolute.display().to_string())
 }
 
+/// What a preset fills in that the command line left open.
+struct FromPreset {
+    name: Option<String>,
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<ClientSecret>,
+    scopes: Vec<String>,
+    audience_param: Option<AudienceParam>,
+    narrowing: Option<Narrowing>,
+    refresh_invalidates_tokens: Option<bool>,
+}
+
+/// Applies an issuer preset: `--issuer NAME` names one; a new account named like one uses it; an
+/// issuer URL that a preset describes gets its settings. Explicit options always win.
+fn apply_preset(args: &LoginArgs) -> Result<FromPreset, Error> {
+    let presets =
+        presets::load(&crate::dirs::issuers_file()).map_err(|e| Error::Usage(e.to_string()))?;
+    let config = crate::config::Config::load(&crate::dirs::config_file())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let known = args
+        .name
+        .as_ref()
+        .is_some_and(|n| config.accounts.contains_key(n));
+    let chosen = match (&args.issuer, &args.name) {
+        (Some(i), _) if !i.contains("://") => match presets.get_key_value(i.as_str()) {
+            Some(found) => Some(found),
+            None => {
+                return Err(Error::Usage(format!(
+                    "`{i}` is neither an issuer URL nor a preset; `tok issuers` lists the presets, or give the full https:// address"
+                )))
+            }
+        },
+        (Some(i), _) => presets::by_issuer(&presets, i),
+        (None, Some(n)) if !known => presets.get_key_value(n.as_str()),
+        (None, _) => None,
+    };
+    let Some((preset_name, preset)) = chosen else {
+        return Ok(FromPreset {
+            name: args.name.clone(),
+            issuer: args.issuer.clone(),
+            client_id: args.client_id.clone(),
+            client_secret: None,
+            scopes: args.scopes.clone(),
+            audience_param: args.audience_param,
+            narrowing: None,
+            refresh_invalidates_tokens: None,
+        });
+    };
+    eprintln!(
+        "tok login: using the preset `{preset_name}`: {} ({})",
+        preset.issuer, preset.description
+    );
+    let client_id = args.client_id.clone().or_else(|| preset.client_id.clone());
+    if client_id.is_none() && !preset.registration {
+        return Err(Error::Usage(format!(
+            "{} offers tok no client of its own: pass --client-id (and --client-secret-file) of a client registered there ({})",
+            preset.issuer, preset.description
+        )));
+    }
+    Ok(FromPreset {
+        name: args.name.clone().or_else(|| Some(preset_name.clone())),
+        issuer: Some(preset.issuer.clone()),
+        // A published "secret" goes with the preset's own client only.
+        client_secret: match (&args.client_id, &preset.client_secret) {
+            (None, Some(s)) => Some(ClientSecret::new(s.as_str())),
+            _ => None,
+        },
+        client_id,
+        scopes: if args.scopes.is_empty() && !known {
+            preset.scopes.clone()
+        } else {
+            args.scopes.clone()
+        },
+        audience_param: args.audience_param.or(Some(preset.audience_param)),
+        narrowing: Some(preset.narrowing),
+        refresh_invalidates_tokens: Some(preset.refresh_invalidates_tokens),
+    })
+}
+
 pub fn run(args: LoginArgs) -> Result<()> {
     if args.name.is_none() && args.issuer.is_none() {
-        return Err(Error::Usage("give an account name or --issuer URL (or both)".into()).into());
+        return Err(Error::Usage(
+            "give an account name or --issuer URL (or both); `tok issuers` lists presets".into(),
+        )
+        .into());
     }
+    let preset = apply_preset(&args)?;
     let client_secret = match &args.client_secret_file {
         Some(path) => Some(read_secret_file(path)?),
-        None => None,
+        None => preset.client_secret.clone(),
     };
     let ca_file = match &args.ca_file {
         Some(p) => Some(check_ca_file(p)?),
         None => None,
     };
-    let scopes = normalise_scopes(&args.scopes).map_err(|e| Error::Usage(e.to_string()))?;
+    let scopes = normalise_scopes(&preset.scopes).map_err(|e| Error::Usage(e.to_string()))?;
     let interrupted = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))
         .context("cannot install the Ctrl-C handler")?;
 
     let make = || {
         Request::Login(LoginRequest {
-            account: args.name.clone(),
-            issuer: args.issuer.clone(),
-            client_id: args.client_id.clone(),
+            account: preset.name.clone(),
+            issuer: preset.issuer.clone(),
+            client_id: preset.client_id.clone(),
             client_secret: client_secret.clone(),
             scopes: scopes.clone(),
-            audience_param: args.audience_param,
+            audience_param: preset.audience_param,
             ca_file: ca_file.clone(),
             make_default: args.default,
+            narrowing: preset.narrowing,
+            refresh_invalidates_tokens: preset.refresh_invalidates_tokens,
         })
     };
     let (mut conn, response) = request(make)?;

@@ -6,6 +6,7 @@ mod env;
 mod exec;
 mod get;
 mod init;
+mod issuers;
 mod login;
 mod logout;
 mod revoke;
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Delegate(args) => delegate::run(args),
         Command::Revoke(args) => revoke::run(args),
         Command::Logout(args) => logout::run(args),
+        Command::Issuers(args) => issuers::run(args),
         Command::Unlock(args) => unlock::unlock(args),
         Command::Lock => unlock::lock(),
         Command::Agent { command } => agent::run(command),

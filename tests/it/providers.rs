@@ -2,7 +2,7 @@
 //! defence, endpoints), TLS trust failures that say how to fix them, re-discovery after a 404,
 //! hints on refusals, and the per-account quirks (`narrowing`, `refresh_invalidates_tokens`).
 
-use crate::common::{jwt_claims, Provider, TestEnv};
+use crate::common::{jwt_claims, Approval, Provider, TestEnv};
 
 fn set_account_option(env: &TestEnv, line: &str) {
     let config = env.path().join("config/tok/config.toml");
@@ -148,4 +148,52 @@ fn refresh_invalidates_tokens_drops_the_accounts_other_cached_tokens() {
         4,
         "the refresh for c killed a's token at such a provider, so a is refreshed again"
     );
+}
+
+#[test]
+fn issuer_presets_built_in_and_from_the_users_file() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    let out = env.run(&["issuers"]).ok();
+    for want in [
+        "cms",
+        "https://cms-auth.cern.ch/",
+        "wlcg",
+        "egi",
+        "fermilab",
+    ] {
+        assert!(out.stdout.contains(want), "{want}\n{out}");
+    }
+    for personal in [" profile", " email"] {
+        assert!(!out.stdout.contains(personal), "{out}");
+    }
+    let presets = env.path().join("config/tok/issuers.toml");
+    std::fs::create_dir_all(presets.parent().unwrap()).unwrap();
+    std::fs::write(
+        &presets,
+        format!(
+            "[issuers.testop]\ndescription = \"the test provider\"\nissuer = \"{}\"\naudience_param = \"audience\"\nscopes = [\"storage.read:/\"]\nnarrowing = \"exchange\"\n\n[issuers.closed]\nissuer = \"https://closed.example.org\"\nregistration = false\n",
+            provider.issuer
+        ),
+    )
+    .unwrap();
+    let out = env.login(&provider, &["testop"], Approval::Approve).ok();
+    assert!(out.stderr.contains("using the preset `testop`"), "{out}");
+    let config = std::fs::read_to_string(env.path().join("config/tok/config.toml")).unwrap();
+    for want in [
+        "[accounts.testop]",
+        "narrowing = \"exchange\"",
+        "audience_param = \"audience\"",
+        "storage.read:/",
+    ] {
+        assert!(config.contains(want), "{want}\n{config}");
+    }
+    let t = env.token(&["-s", "storage.read:/p", "--aud", "https://se.example.org"]);
+    assert_eq!(jwt_claims(&t)["scope"], "storage.read:/p");
+    assert_eq!(provider.stats()["audience_params"]["audience"], 1);
+
+    let out = env.run(&["login", "--issuer", "nosuchpreset"]).code(2);
+    assert!(out.stderr.contains("tok issuers"), "{out}");
+    let out = env.run(&["login", "closed"]).code(2);
+    assert!(out.stderr.contains("--client-id"), "{out}");
 }
