@@ -118,5 +118,6 @@ unset TOK_SOCKET TOK_NO_AUTOSTART TOK_STORE TOK_PASSPHRASE_FILE TOK_LOG TOK_HTTP
     TOK_CONFIG TOK_KEYRING_TIMEOUT_MS
 
 phase "test: cargo test --all-targets $*"
-cargo test --all-targets "$@"
+# --no-fail-fast: one failing test binary must not hide the results of the others.
+cargo test --no-fail-fast --all-targets "$@"
 phase "all tests passed"

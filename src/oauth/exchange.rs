@@ -212,6 +212,14 @@ mod tests {
             e(r#"{"error":"invalid_grant"}"#),
             OauthError::InvalidGrant(_)
         ));
-        assert!(matches!(e("<html>"), OauthError::Transient(_)));
+        // Not an OAuth error: a 4xx is a refusal, a 5xx the provider's trouble, a 404 a moved
+        // endpoint.
+        assert!(matches!(e("<html>"), OauthError::Refused { .. }));
+        let status = |s: u16| {
+            form::token_error("x", reqwest::StatusCode::from_u16(s).unwrap(), b"<html>")
+        };
+        assert!(matches!(status(502), OauthError::Transient(_)));
+        assert!(matches!(status(404), OauthError::EndpointGone(_)));
+        assert!(matches!(status(401), OauthError::InvalidClient { .. }));
     }
 }
