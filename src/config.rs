@@ -94,7 +94,13 @@ impl Config {
                 })
             }
         };
-        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks the text of the file at `path` (named in errors): what [`Config::load`]
+    /// does once the file is read.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
@@ -113,11 +119,16 @@ impl Config {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
+        crate::dirs::write_atomic(path, self.text().as_bytes()).map_err(err)
+    }
+
+    /// The file's text as [`Config::save`] writes it.
+    pub fn text(&self) -> String {
         let mut text = String::from(
             "# tok configuration: non-secret settings only. Refresh tokens live in the store.\n",
         );
         text.push_str(&toml::to_string_pretty(self).expect("config serialises"));
-        crate::dirs::write_atomic(path, text.as_bytes()).map_err(err)
+        text
     }
 
     pub fn min_valid_secs(&self, path: &Path) -> Result<u64, ConfigError> {

@@ -14,11 +14,14 @@ pub mod config;
 pub mod credential;
 pub mod dirs;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod oauth;
 pub mod presets;
 pub mod protocol;
 pub mod scope;
 pub mod secret;
 pub mod store;
+pub mod terminal;
 pub mod tokenfile;
 pub mod wire;

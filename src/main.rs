@@ -48,7 +48,8 @@ fn run() -> u8 {
                     message.push_str(&format!("\n  caused by: {text}"));
                 }
             }
-            eprintln!("{message}");
+            // Messages can carry a provider's words (an error description): shown, not obeyed.
+            eprintln!("{}", tok::terminal::printable(&message));
             code
         }
     }

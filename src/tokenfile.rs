@@ -22,6 +22,8 @@ pub enum TokenFileError {
         "{dir} may be written by other users and has no sticky bit; refusing to put a token there"
     )]
     UnsafeDir { dir: PathBuf },
+    #[error("{dir} may be written by others and belongs to uid {owner}, who could replace the token file; use a directory of your own")]
+    ForeignDir { dir: PathBuf, owner: u32 },
     #[error("invalid purpose `{0}`: use letters, digits, `.`, `_` and `-`")]
     BadPurpose(String),
     #[error("cannot write the token file {path}: {source}")]
@@ -77,6 +79,14 @@ pub fn check_target(path: &Path) -> Result<(), TokenFileError> {
     // Others may write here: only the sticky bit stops them from swapping our file.
     if mode & 0o022 != 0 && mode & 0o1000 == 0 {
         return Err(TokenFileError::UnsafeDir { dir });
+    }
+    // Even with the sticky bit, the directory's owner may replace any file in it: a shared
+    // directory must belong to us or to root (as /tmp does).
+    if mode & 0o022 != 0 && dir_meta.uid() != euid() && dir_meta.uid() != 0 {
+        return Err(TokenFileError::ForeignDir {
+            dir,
+            owner: dir_meta.uid(),
+        });
     }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => Err(TokenFileError::Symlink {

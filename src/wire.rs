@@ -13,10 +13,15 @@ use zeroize::Zeroizing;
 /// cached tokens stays well below this.
 pub const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 
+/// Largest request the agent reads. Requests are tiny (a passphrase, a login's settings); with
+/// this cap a hundred clients sending the largest request cost the agent a few MiB, not the
+/// hundreds [`MAX_FRAME_BYTES`] would allow.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
-    #[error("frame of {0} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")]
-    TooLarge(usize),
+    #[error("frame of {0} bytes exceeds the {1}-byte limit")]
+    TooLarge(usize, usize),
     #[error("malformed message: {0}")]
     Malformed(String),
     #[error("connection closed")]
@@ -30,7 +35,7 @@ fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, WireError> {
     let body =
         Zeroizing::new(serde_json::to_vec(msg).map_err(|e| WireError::Malformed(e.to_string()))?);
     if body.len() > MAX_FRAME_BYTES {
-        return Err(WireError::TooLarge(body.len()));
+        return Err(WireError::TooLarge(body.len(), MAX_FRAME_BYTES));
     }
     let mut frame = Zeroizing::new(Vec::with_capacity(4 + body.len()));
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
@@ -51,10 +56,10 @@ fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, WireError> {
     })
 }
 
-fn check_len(header: [u8; 4]) -> Result<usize, WireError> {
+fn check_len(header: [u8; 4], max: usize) -> Result<usize, WireError> {
     let len = u32::from_be_bytes(header) as usize;
-    if len > MAX_FRAME_BYTES {
-        return Err(WireError::TooLarge(len));
+    if len > max {
+        return Err(WireError::TooLarge(len, max));
     }
     Ok(len)
 }
@@ -71,7 +76,7 @@ pub fn read_frame<T: DeserializeOwned>(r: &mut impl Read) -> Result<T, WireError
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(WireError::Closed),
         other => other?,
     }
-    let len = check_len(header)?;
+    let len = check_len(header, MAX_FRAME_BYTES)?;
     let mut body = Zeroizing::new(vec![0u8; len]);
     r.read_exact(&mut body)?;
     decode(&body)
@@ -97,6 +102,15 @@ pub async fn read_frame_async<T: DeserializeOwned>(
 pub async fn read_frame_bytes_async(
     r: &mut (impl tokio::io::AsyncRead + Unpin),
 ) -> Result<Zeroizing<Vec<u8>>, WireError> {
+    read_frame_bytes_capped(r, MAX_FRAME_BYTES).await
+}
+
+/// [`read_frame_bytes_async`] refusing frames over `max` bytes (the agent reads requests with
+/// [`MAX_REQUEST_BYTES`]).
+pub async fn read_frame_bytes_capped(
+    r: &mut (impl tokio::io::AsyncRead + Unpin),
+    max: usize,
+) -> Result<Zeroizing<Vec<u8>>, WireError> {
     use tokio::io::AsyncReadExt;
     let mut header = [0u8; 4];
     match r.read_exact(&mut header).await {
@@ -105,7 +119,7 @@ pub async fn read_frame_bytes_async(
             other?;
         }
     }
-    let len = check_len(header)?;
+    let len = check_len(header, max)?;
     let mut body = Zeroizing::new(vec![0u8; len]);
     r.read_exact(&mut body).await?;
     Ok(body)
@@ -133,7 +147,7 @@ mod tests {
     fn oversized_frame_is_refused_before_reading() {
         let header = ((MAX_FRAME_BYTES + 1) as u32).to_be_bytes();
         let err = read_frame::<Envelope>(&mut header.as_slice()).unwrap_err();
-        assert!(matches!(err, WireError::TooLarge(_)));
+        assert!(matches!(err, WireError::TooLarge(_, _)));
     }
 
     #[test]

@@ -38,7 +38,7 @@ pub async fn logout(
         (None, _) => note = Some("there was no refresh token to revoke".to_string()),
         (Some(_), true) => {}
         (Some(rt), false) => {
-            let http = state.http(account.ca_file.as_deref())?;
+            let http = state.http(account.ca_file.as_deref()).await?;
             let md = state.metadata(&http, &account.issuer, false).await?;
             if md.revocation_endpoint.is_none() {
                 note = Some(format!(

@@ -30,7 +30,7 @@ pub async fn delegate(state: &State, req: DelegateRequest) -> Result<Response, F
         .resolve(req.account.as_deref(), req.issuer.as_deref())
         .map_err(|m| Failure::new(ErrorKind::Usage, m))?;
     let account = config.accounts[&name].clone();
-    let http = state.http(account.ca_file.as_deref())?;
+    let http = state.http(account.ca_file.as_deref()).await?;
     let md = state.metadata(&http, &account.issuer, false).await?;
     if oauth::exchange_unsupported(&md) {
         return Err(Failure::new(

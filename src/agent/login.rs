@@ -80,7 +80,7 @@ where
     scopes.sort();
     scopes.dedup();
 
-    let http = state.http(ca_file.as_deref())?;
+    let http = state.http(ca_file.as_deref()).await?;
     let md = state.metadata(&http, &issuer, true).await?;
     let issuer = md.issuer.trim_end_matches('/').to_string();
 
@@ -190,7 +190,7 @@ where
     let now = crate::protocol::unix_now();
     let expires_at = tokens
         .expires_in
-        .map(|d| now + d.as_secs())
+        .map(|d| now.saturating_add(d.as_secs()))
         .or_else(|| oauth::jwt_expiry(&tokens.access_token));
     if let Some(expires_at) = expires_at {
         // The login's own token is the account's default token (no scope or audience asked).

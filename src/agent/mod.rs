@@ -6,6 +6,7 @@ pub mod cache;
 mod delegate;
 mod delegations;
 mod listener;
+mod logging;
 mod login;
 mod session;
 mod state;
@@ -23,7 +24,8 @@ use std::sync::Arc;
 /// Runs the agent in this process until SIGTERM/SIGINT/SIGHUP or `tok agent stop`.
 pub fn run_foreground(store_choice: StoreKind) -> Result<()> {
     harden();
-    init_logging();
+    logging::init();
+    raise_fd_limit();
     #[cfg(target_os = "linux")]
     if matches!(store_choice, StoreKind::Auto | StoreKind::Keyutils) {
         // Session keyrings are per thread: join before the runtime's threads exist.
@@ -96,20 +98,48 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
+    // At most this many connections at once: one more is closed at once (and the client says
+    // so), idle ones end after session::IDLE_TIMEOUT, so a runaway client cannot exhaust the
+    // agent's file descriptors or stall its accept loop.
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut last_full_warning: Option<std::time::Instant> = None;
+    tracing::info!(
+        max_connections = MAX_CONNECTIONS,
+        idle_timeout_secs = session::IDLE_TIMEOUT.as_secs(),
+        max_request_bytes = crate::wire::MAX_REQUEST_BYTES,
+        "connection limits"
+    );
     loop {
         tokio::select! {
-            accepted = listener::accept(&listener) => match accepted {
+            accepted = listener::accept(&listener) => {
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    if last_full_warning.is_none_or(|t| t.elapsed().as_secs() >= 10) {
+                        tracing::warn!("{MAX_CONNECTIONS} connections are open; closing new ones until some end");
+                        last_full_warning = Some(std::time::Instant::now());
+                    }
+                    drop(accepted);
+                    continue;
+                };
+                match accepted {
                 Ok(listener::Conn::Bound(stream)) => {
-                    tokio::spawn(session::serve(Arc::clone(&state), stream));
+                    let state = Arc::clone(&state);
+                    tokio::spawn(async move {
+                        session::serve(state, stream).await;
+                        drop(slot);
+                    });
                 }
                 Ok(listener::Conn::Activated(stream)) => {
-                    tokio::spawn(session::serve(Arc::clone(&state), stream));
+                    let state = Arc::clone(&state);
+                    tokio::spawn(async move {
+                        session::serve(state, stream).await;
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 }
-            },
+            }},
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => { tracing::info!("SIGHUP: shutting down"); break; }
@@ -138,6 +168,37 @@ fn announce_ready(socket: &std::path::Path) {
     let _ = out.flush();
 }
 
+/// Connections served at once (each costs a file descriptor and a task).
+const MAX_CONNECTIONS: usize = 1024;
+
+/// Raises the soft limit on open files to the hard limit: a busy agent holds a socket per
+/// client plus provider connections, and running out stops it answering anyone.
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write one valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let before = limit.rlim_cur;
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                limit.rlim_cur = before;
+            }
+        }
+        tracing::info!(
+            soft = limit.rlim_cur,
+            hard = limit.rlim_max,
+            was = before,
+            "open-file limit"
+        );
+    }
+}
+
 /// Keeps secrets out of core dumps and away from same-uid debuggers.
 fn harden() {
     #[cfg(target_os = "linux")]
@@ -153,31 +214,4 @@ fn harden() {
     unsafe {
         libc::setrlimit(libc::RLIMIT_CORE, &zero);
     }
-}
-
-/// `TOK_LOG` sets tok's own level; dependencies stay at `info` or quieter so that no HTTP
-/// library ever logs a request body, whatever level the user picks.
-fn init_logging() {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::prelude::*;
-    let level = match std::env::var("TOK_LOG").as_deref() {
-        Ok("trace") => LevelFilter::TRACE,
-        Ok("debug") => LevelFilter::DEBUG,
-        Ok("warn") => LevelFilter::WARN,
-        Ok("error") => LevelFilter::ERROR,
-        Ok("off") => LevelFilter::OFF,
-        _ => LevelFilter::INFO,
-    };
-    let filter = Targets::new()
-        .with_default(level.min(LevelFilter::INFO))
-        .with_target("tok", level);
-    tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_target(false)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
-        .with(filter)
-        .init();
 }

@@ -1,6 +1,6 @@
 //! One client connection: read a frame, answer it, repeat. Transport errors (bad or oversized
-//! frames, a peer that vanished) close this connection only; request errors become
-//! `Response::Error` and the connection stays up.
+//! frames, a peer that vanished, a peer that sends nothing for [`IDLE_TIMEOUT`]) close this
+//! connection only; request errors become `Response::Error` and the connection stays up.
 
 use super::state::State;
 use super::{accounts, delegate, login, tokens};
@@ -8,6 +8,10 @@ use crate::protocol::{Envelope, Request, Response, PROTOCOL_VERSION};
 use crate::wire::{self, WireError};
 use serde::Deserialize;
 use std::sync::Arc;
+
+/// A connection that sends no complete request for this long is closed: an idle or stuck
+/// client must not hold one of the agent's connection slots.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Just the version, decoded before the rest so a newer or older client gets a clear answer.
 #[derive(Deserialize)]
@@ -21,10 +25,15 @@ where
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
     loop {
-        let body = match wire::read_frame_bytes_async(&mut reader).await {
-            Ok(b) => b,
-            Err(WireError::Closed) => return,
-            Err(e) => {
+        let read = wire::read_frame_bytes_capped(&mut reader, wire::MAX_REQUEST_BYTES);
+        let body = match tokio::time::timeout(IDLE_TIMEOUT, read).await {
+            Err(_) => {
+                tracing::debug!("closing a connection idle for {}s", IDLE_TIMEOUT.as_secs());
+                return;
+            }
+            Ok(Ok(b)) => b,
+            Ok(Err(WireError::Closed)) => return,
+            Ok(Err(e)) => {
                 // Never log the bytes themselves: they may hold a passphrase or token.
                 tracing::warn!("closing a connection: {e}");
                 return;

@@ -94,6 +94,26 @@ fn mtime(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// Reads a file that must be a regular file: opened without blocking, so a FIFO is refused
+/// at once instead of holding a thread until someone writes to it.
+fn read_regular_file(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// How long reading a CA file may take.
+const CA_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long provider metadata is trusted before it is fetched again.
 pub const METADATA_TTL: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -281,14 +301,42 @@ impl State {
         }
     }
 
-    pub fn http(&self, ca_file: Option<&str>) -> Result<reqwest::Client, Failure> {
+    /// The HTTP client for a provider (one per CA file). The CA file is read on a blocking
+    /// thread, with a deadline and no lock held: a file that blocks (a FIFO, a hung network
+    /// mount) must fail this request, not stall the agent.
+    pub async fn http(&self, ca_file: Option<&str>) -> Result<reqwest::Client, Failure> {
         let key = ca_file.map(str::to_string);
-        let mut clients = self.http.lock().expect("http lock");
-        if let Some(c) = clients.get(&key) {
+        if let Some(c) = self.http.lock().expect("http lock").get(&key) {
             return Ok(c.clone());
         }
-        let client = oauth::http_client(ca_file).map_err(provider_failure)?;
-        clients.insert(key, client.clone());
+        let client = match ca_file {
+            None => oauth::http_client(None).map_err(provider_failure)?,
+            Some(path) => {
+                let owned = path.to_string();
+                let read = tokio::task::spawn_blocking(move || read_regular_file(&owned));
+                let pem = match tokio::time::timeout(CA_READ_TIMEOUT, read).await {
+                    Err(_) => {
+                        return Err(Failure::new(
+                            ErrorKind::Usage,
+                            format!("reading the CA file {path} took longer than {}s (a FIFO or a hung file system?); point --ca-file at a regular file", CA_READ_TIMEOUT.as_secs()),
+                        ))
+                    }
+                    Ok(Err(e)) => return Err(Failure::new(ErrorKind::Internal, format!("CA read task failed: {e}"))),
+                    Ok(Ok(Err(e))) => {
+                        return Err(Failure::new(
+                            ErrorKind::Usage,
+                            format!("cannot read the CA file {path}: {e}"),
+                        ))
+                    }
+                    Ok(Ok(Ok(pem))) => pem,
+                };
+                oauth::http_client_trusting(Some((&pem, path))).map_err(provider_failure)?
+            }
+        };
+        self.http
+            .lock()
+            .expect("http lock")
+            .insert(key, client.clone());
         Ok(client)
     }
 

@@ -120,7 +120,7 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
         ));
     };
     let refresh_token = refresh_token.clone();
-    let http = state.http(account.ca_file.as_deref())?;
+    let http = state.http(account.ca_file.as_deref()).await?;
     let md = state.metadata(&http, &account.issuer, false).await?;
     let creds = state.creds(name, account).await?;
     // With no narrowing, the provider is asked for the login's scopes; the resource enforces.
@@ -205,7 +205,7 @@ async fn narrow_by_exchange(state: &State, wanted: Wanted) -> Result<TokenGrant,
         },
     )
     .await?;
-    let http = state.http(account.ca_file.as_deref())?;
+    let http = state.http(account.ca_file.as_deref()).await?;
     let md = state.metadata(&http, &account.issuer, false).await?;
     let creds = state.creds(name, account).await?;
     tracing::info!(account = %name, scopes = ?wanted.key.scopes, audiences = ?wanted.key.audiences, "narrowing by token exchange");

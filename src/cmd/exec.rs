@@ -116,8 +116,10 @@ pub fn run(args: ExecArgs) -> Result<u8> {
             }
             Err(e) => {
                 let left = current.expires_at.saturating_sub(unix_now());
+                let why = format!("{e:#}");
                 eprintln!(
-                    "tok exec: renewing the token failed: {e:#}; retrying in {}s (the current token is valid for {left}s more)",
+                    "tok exec: renewing the token failed: {}; retrying in {}s (the current token is valid for {left}s more)",
+                    crate::terminal::printable(&why),
                     retry_delay.as_secs()
                 );
                 next_try = retry_delay;

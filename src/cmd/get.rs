@@ -71,7 +71,7 @@ impl Source {
                 match response {
                     Response::Token(grant) => {
                         if let Some(warning) = &grant.warning {
-                            eprintln!("tok: warning: {warning}");
+                            eprintln!("tok: warning: {}", crate::terminal::printable(warning));
                         }
                         Ok(grant)
                     }

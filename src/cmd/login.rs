@@ -5,6 +5,10 @@ use super::{request, unexpected};
 use crate::cli::LoginArgs;
 use crate::error::Error;
 use crate::presets;
+use crate::terminal::one_line;
+
+/// How long past the device code's expiry the CLI still waits for the agent's answer.
+const CODE_GRACE: Duration = Duration::from_secs(15);
 use crate::protocol::{
     AudienceParam, DeviceCodePrompt, LoginRequest, Narrowing, Request, Response,
 };
@@ -157,7 +161,21 @@ pub fn run(args: LoginArgs) -> Result<()> {
     };
     show_prompt(&prompt, !args.no_qr);
     let progress = Countdown::start(prompt.expires_in_secs);
+    // The agent stops polling when the code expires; this side does not wait much longer even
+    // if the agent is stuck.
+    let deadline = Instant::now() + Duration::from_secs(prompt.expires_in_secs) + CODE_GRACE;
     loop {
+        if Instant::now() > deadline {
+            progress.finish("expired");
+            drop(conn);
+            return Err(Error::Agent {
+                kind: crate::protocol::ErrorKind::Denied,
+                message:
+                    "the device code expired before the login was approved; run `tok login` again"
+                        .into(),
+            }
+            .into());
+        }
         if interrupted.load(Ordering::Relaxed) {
             progress.finish("login cancelled");
             // Dropping the connection tells the agent to stop polling the provider.
@@ -209,10 +227,11 @@ fn read_secret_file(path: &std::path::Path) -> Result<ClientSecret> {
 fn show_prompt(prompt: &DeviceCodePrompt, qr: bool) {
     // Plain lines first: indicatif hides everything when stderr is not a terminal, and the
     // user (or a test harness) must always see where to go.
-    eprintln!("To log in, open {}", prompt.verification_uri);
-    eprintln!("and enter the code: {}", prompt.user_code);
+    // Provider text: shown, never obeyed (see crate::terminal).
+    eprintln!("To log in, open {}", one_line(&prompt.verification_uri));
+    eprintln!("and enter the code: {}", one_line(&prompt.user_code));
     if let Some(complete) = &prompt.verification_uri_complete {
-        eprintln!("or open directly: {complete}");
+        eprintln!("or open directly: {}", one_line(complete));
         if qr && std::io::stderr().is_terminal() {
             if let Ok(code) = qrcode::QrCode::new(complete.as_bytes()) {
                 let image = code

@@ -25,7 +25,7 @@ pub fn run(args: LogoutArgs) -> Result<()> {
         eprintln!("tok: logged out of {account}; the refresh token was forgotten here");
     }
     if let Some(note) = note {
-        eprintln!("tok: note: {note}");
+        eprintln!("tok: note: {}", crate::terminal::printable(&note));
     }
     Ok(())
 }

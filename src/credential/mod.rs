@@ -82,6 +82,12 @@ pub fn load(path: &Path) -> Result<JobCredential, CredentialError> {
     }
     let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(meta.len() as usize));
     io::Read::read_to_end(&mut &file, &mut bytes).map_err(read_err)?;
+    parse(path, &bytes)
+}
+
+/// Parses and checks a credential's bytes (read from `path`, named in errors): what [`load`]
+/// does once the file is read.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<JobCredential, CredentialError> {
     let format_err = |reason: String| CredentialError::Format {
         path: path.to_path_buf(),
         reason,
@@ -91,14 +97,14 @@ pub fn load(path: &Path) -> Result<JobCredential, CredentialError> {
         tok_credential: u32,
     }
     // serde_json's messages name a line and column, never the value.
-    let header: Header = serde_json::from_slice(&bytes).map_err(|e| format_err(format!("{e}")))?;
+    let header: Header = serde_json::from_slice(bytes).map_err(|e| format_err(format!("{e}")))?;
     if header.tok_credential != CREDENTIAL_FORMAT {
         return Err(CredentialError::Version {
             path: path.to_path_buf(),
             found: header.tok_credential,
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| format_err(format!("{e}")))
+    serde_json::from_slice(bytes).map_err(|e| format_err(format!("{e}")))
 }
 
 /// Writes a credential atomically (0600, never through a symlink), refusing the places a token

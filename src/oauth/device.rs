@@ -1,5 +1,6 @@
 //! The RFC 8628 device flow: start an authorization, then poll until the user decides.
 
+use super::capped::CappedHttp;
 use super::{base_client, basic_error, chain, classify, token_set, token_url};
 use super::{ClientCreds, Metadata, OauthError, TokenSet};
 use oauth2::{
@@ -10,6 +11,12 @@ use std::time::Duration;
 
 /// Never poll slower than this after network errors (oauth2 doubles the interval on error).
 const MAX_POLL_BACKOFF: Duration = Duration::from_secs(300);
+/// The polling interval a provider may ask for is held between these: `interval: 0` would
+/// poll many times a second, a huge one would outlive the code.
+const MIN_POLL_INTERVAL_SECS: u64 = 1;
+const MAX_POLL_INTERVAL_SECS: u64 = 60;
+/// Device codes living longer than this are treated as living this long.
+const MAX_CODE_LIFETIME_SECS: u64 = 3600;
 
 /// Starts an RFC 8628 device authorization.
 pub async fn device_authorize(
@@ -27,12 +34,36 @@ pub async fn device_authorize(
     let url = DeviceAuthorizationUrl::new(endpoint.clone())
         .map_err(|e| OauthError::Config(format!("bad device endpoint {endpoint}: {e}")))?;
     let client = base_client(md, creds).set_device_authorization_url(url);
-    client
+    let details = client
         .exchange_device_code()
         .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
-        .request_async(http)
+        .request_async(&CappedHttp(http))
         .await
-        .map_err(|e| classify(e, "device authorization"))
+        .map_err(|e| classify(e, "device authorization"))?;
+    sane(details)
+}
+
+/// The provider's answer with its interval and lifetime held to sane bounds, and its
+/// verification URIs held to the https rule (a `javascript:` or `file:` "link" is refused).
+fn sane(
+    details: StandardDeviceAuthorizationResponse,
+) -> Result<StandardDeviceAuthorizationResponse, OauthError> {
+    super::discovery::check_url("the verification URI", details.verification_uri())?;
+    if let Some(complete) = details.verification_uri_complete() {
+        super::discovery::check_url("the complete verification URI", complete.secret())?;
+    }
+    let mut value = serde_json::to_value(&details)
+        .map_err(|e| OauthError::Transient(format!("device authorization answer: {e}")))?;
+    let clamp = |v: &serde_json::Value, lo: u64, hi: u64, dflt: u64| {
+        serde_json::Value::from(v.as_u64().unwrap_or(dflt).clamp(lo, hi))
+    };
+    value["expires_in"] = clamp(&value["expires_in"], 1, MAX_CODE_LIFETIME_SECS, 600);
+    // Poll at least three times in the code's life, so a huge interval cannot outlive it.
+    let lifetime = value["expires_in"].as_u64().unwrap_or(600);
+    let most = (lifetime / 3).clamp(MIN_POLL_INTERVAL_SECS, MAX_POLL_INTERVAL_SECS);
+    value["interval"] = clamp(&value["interval"], MIN_POLL_INTERVAL_SECS, most, 5);
+    serde_json::from_value(value)
+        .map_err(|e| OauthError::Transient(format!("device authorization answer: {e}")))
 }
 
 /// Polls until the user approves, denies, or the code expires. Honours `interval` and adds 5 s
@@ -44,13 +75,18 @@ pub async fn device_poll(
     details: &StandardDeviceAuthorizationResponse,
 ) -> Result<TokenSet, OauthError> {
     let client = base_client(md, creds).set_token_uri(token_url(md)?);
+    // Polling ends when the code expires, whatever the provider keeps answering.
     let result = client
         .exchange_device_access_token(details)
         .set_max_backoff_interval(MAX_POLL_BACKOFF)
-        .request_async(http, tokio::time::sleep, None)
+        .request_async(
+            &CappedHttp(http),
+            tokio::time::sleep,
+            Some(details.expires_in()),
+        )
         .await;
     match result {
-        Ok(tokens) => Ok(token_set(&tokens)),
+        Ok(tokens) => token_set(&tokens),
         Err(RequestTokenError::ServerResponse(e)) => Err(match e.error() {
             DeviceCodeErrorResponseType::AccessDenied => OauthError::AccessDenied,
             DeviceCodeErrorResponseType::ExpiredToken => OauthError::Expired,

@@ -130,7 +130,7 @@ pub fn check_url(what: &str, value: &str) -> Result<url::Url, OauthError> {
 
 /// The two conventions for where a well-known document of an issuer with a path lives: appended
 /// to the issuer (OIDC Discovery §4), or between host and path (RFC 8414 §3.1).
-fn well_known_urls(
+pub(crate) fn well_known_urls(
     issuer: &url::Url,
     base: &str,
     name: &str,
@@ -158,7 +158,6 @@ async fn fetch_document(
     issuer: &str,
     tried: &mut Vec<String>,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, OauthError> {
-    let want = issuer.trim_end_matches('/');
     for url in urls {
         let resp = http
             .get(url)
@@ -171,25 +170,36 @@ async fn fetch_document(
             tried.push(format!("{url}: HTTP {status}"));
             continue;
         }
-        let doc: serde_json::Value = resp.json().await.map_err(|e| {
+        let (_, body) = super::form::read_capped(resp, &format!("discovery at {url}")).await?;
+        let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
             OauthError::Transient(format!(
                 "the discovery document at {url} (HTTP {status}) is not JSON: {e}"
             ))
         })?;
-        let serde_json::Value::Object(doc) = doc else {
-            return Err(OauthError::Transient(format!(
-                "the discovery document at {url} is not a JSON object"
-            )));
-        };
-        let named = doc.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
-        if named.trim_end_matches('/') != want {
-            return Err(OauthError::Config(format!(
-                "{url} names issuer `{named}`, not {issuer}: tok uses metadata only from the issuer it names (RFC 8414 §3.3, mix-up defence); check the --issuer URL"
-            )));
-        }
-        return Ok(Some(doc));
+        return check_document(url, issuer, doc).map(Some);
     }
     Ok(None)
+}
+
+/// A fetched discovery document, accepted only if it is an object that names `issuer`.
+pub(crate) fn check_document(
+    url: &str,
+    issuer: &str,
+    doc: serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, OauthError> {
+    let want = issuer.trim_end_matches('/');
+    let serde_json::Value::Object(doc) = doc else {
+        return Err(OauthError::Transient(format!(
+            "the discovery document at {url} is not a JSON object"
+        )));
+    };
+    let named = doc.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
+    if named.trim_end_matches('/') != want {
+        return Err(OauthError::Config(format!(
+            "{url} names issuer `{named}`, not {issuer}: tok uses metadata only from the issuer it names (RFC 8414 §3.3, mix-up defence); check the --issuer URL"
+        )));
+    }
+    Ok(doc)
 }
 
 /// Provider metadata: OIDC discovery and RFC 8414 metadata (each at both conventional places
@@ -207,12 +217,7 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, 
     );
     let merged = match (oidc, oauth) {
         (Err(e @ OauthError::Config(_)), _) | (_, Err(e @ OauthError::Config(_))) => return Err(e),
-        (Ok(Some(mut first)), Ok(Some(second))) => {
-            for (k, v) in second {
-                first.entry(k).or_insert(v);
-            }
-            first
-        }
+        (Ok(Some(first)), Ok(Some(second))) => merge(first, second),
         (Ok(Some(doc)), _) | (_, Ok(Some(doc))) => doc,
         (Err(e), _) | (_, Err(e)) => return Err(e),
         (Ok(None), Ok(None)) => {
@@ -223,6 +228,25 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, 
             )));
         }
     };
+    metadata(issuer, merged)
+}
+
+/// The OIDC document with the endpoints only the RFC 8414 one names.
+pub(crate) fn merge(
+    mut first: serde_json::Map<String, serde_json::Value>,
+    second: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    for (k, v) in second {
+        first.entry(k).or_insert(v);
+    }
+    first
+}
+
+/// The merged documents as [`Metadata`], every endpoint held to the https rule.
+pub(crate) fn metadata(
+    issuer: &str,
+    merged: serde_json::Map<String, serde_json::Value>,
+) -> Result<Metadata, OauthError> {
     let md: Metadata = serde_json::from_value(serde_json::Value::Object(merged)).map_err(|e| {
         OauthError::Transient(format!(
             "the provider metadata of {issuer} is not usable: {e}"
@@ -294,7 +318,8 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
             "client registration at {endpoint} answered HTTP {status} with a body that is neither a registration nor an RFC 7591 error"
         ))
     };
-    let reg: Registered = resp.json().await.map_err(|_| unreadable())?;
+    let (_, body) = super::form::read_capped(resp, "client registration").await?;
+    let reg: Registered = serde_json::from_slice(&body).map_err(|_| unreadable())?;
     // RFC 7591 §3.2.2: a refusal is an error body (HTTP 400), e.g. invalid_client_metadata.
     if let Some(code) = reg.error {
         return Err(OauthError::Refused {

@@ -104,7 +104,7 @@ pub async fn delegate(
     parse_success(&what, status, &bytes)
 }
 
-fn parse_success(
+pub(crate) fn parse_success(
     what: &str,
     status: reqwest::StatusCode,
     bytes: &[u8],
@@ -215,9 +215,8 @@ mod tests {
         // Not an OAuth error: a 4xx is a refusal, a 5xx the provider's trouble, a 404 a moved
         // endpoint.
         assert!(matches!(e("<html>"), OauthError::Refused { .. }));
-        let status = |s: u16| {
-            form::token_error("x", reqwest::StatusCode::from_u16(s).unwrap(), b"<html>")
-        };
+        let status =
+            |s: u16| form::token_error("x", reqwest::StatusCode::from_u16(s).unwrap(), b"<html>");
         assert!(matches!(status(502), OauthError::Transient(_)));
         assert!(matches!(status(404), OauthError::EndpointGone(_)));
         assert!(matches!(status(401), OauthError::InvalidClient { .. }));

@@ -64,11 +64,19 @@ pub async fn post(
             Some(form_encode(secret.expose())),
         );
     }
-    let transport = |e: reqwest::Error| transport_error(what, e);
-    let mut resp = request.send().await.map_err(transport)?;
+    let resp = request.send().await.map_err(|e| transport_error(what, e))?;
+    read_capped(resp, what).await
+}
+
+/// Reads an answer's status and body, refusing bodies over [`MAX_RESPONSE_BYTES`] as they
+/// arrive (a provider sending hundreds of megabytes never gets them into memory).
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    what: &str,
+) -> Result<(reqwest::StatusCode, Zeroizing<Vec<u8>>), OauthError> {
     let status = resp.status();
     let mut bytes = Zeroizing::new(Vec::new());
-    while let Some(chunk) = resp.chunk().await.map_err(transport)? {
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(what, e))? {
         if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(OauthError::Transient(format!(
                 "{what}: the answer is larger than {MAX_RESPONSE_BYTES} bytes (HTTP {status})"
@@ -85,7 +93,7 @@ fn form_encode(s: &str) -> String {
 
 /// No token lives longer than this, whatever `expires_in` says (a year; larger values overflow
 /// time arithmetic or are mistakes).
-const MAX_EXPIRES_IN_SECS: u64 = 366 * 86400;
+pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(366 * 86400);
 
 /// A transport failure, worded so the user can act on it: a TLS trust failure is not
 /// transient (retrying cannot help) and says which trust store was used and how to fix it.
@@ -146,7 +154,8 @@ pub fn token_answer(
         Some(serde_json::Value::String(s)) => s.parse().ok(),
         _ => None,
     }
-    .map(|s| Duration::from_secs(s.min(MAX_EXPIRES_IN_SECS)));
+    .map(|s| Duration::from_secs(s).min(MAX_EXPIRES_IN));
+    super::check_access_token(&answer.access_token)?;
     Ok(TokenSet {
         access_token: answer.access_token,
         refresh_token: answer.refresh_token,

@@ -2,10 +2,11 @@
 //! revocation, token exchange. Provider errors are classified here so the agent can tell "log in again" from
 //! "try again later" — and no response body, which may hold a token, ever reaches an error.
 
+mod capped;
 mod device;
-mod discovery;
-mod exchange;
-mod form;
+pub(crate) mod discovery;
+pub(crate) mod exchange;
+pub(crate) mod form;
 mod tokens;
 
 pub use device::{device_authorize, device_poll};
@@ -109,16 +110,39 @@ pub(crate) fn token_url(md: &Metadata) -> Result<TokenUrl, OauthError> {
         .map_err(|e| OauthError::Config(format!("bad token endpoint {}: {e}", md.token_endpoint)))
 }
 
-pub(crate) fn token_set(tokens: &oauth2::basic::BasicTokenResponse) -> TokenSet {
-    TokenSet {
-        access_token: AccessToken::new(tokens.access_token().secret().as_str()),
+pub(crate) fn token_set(
+    tokens: &oauth2::basic::BasicTokenResponse,
+) -> Result<TokenSet, OauthError> {
+    let access_token = AccessToken::new(tokens.access_token().secret().as_str());
+    check_access_token(&access_token)?;
+    Ok(TokenSet {
+        access_token,
         refresh_token: tokens
             .refresh_token()
             .map(|t| RefreshToken::new(t.secret().as_str())),
-        expires_in: tokens.expires_in(),
+        expires_in: tokens.expires_in().map(|d| d.min(form::MAX_EXPIRES_IN)),
         scopes: tokens
             .scopes()
             .map(|s| s.iter().map(|s| s.to_string()).collect()),
+    })
+}
+
+/// An access token must be an RFC 6750 `b64token` (letters, digits, `-._~+/`, then `=`s):
+/// anything else could not go into an `Authorization` header safely, and would reach a
+/// terminal or a shell line as it is.
+pub(crate) fn check_access_token(token: &AccessToken) -> Result<(), OauthError> {
+    let t = token.expose().as_bytes();
+    let body_len = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
+    let ok = body_len > 0
+        && t[..body_len]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b));
+    if ok {
+        Ok(())
+    } else {
+        Err(OauthError::Transient(
+            "the provider sent an access token with characters RFC 6750 does not allow (or an empty one); it was not used".into(),
+        ))
     }
 }
 

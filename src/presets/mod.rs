@@ -65,13 +65,7 @@ pub fn load(user_file: &Path) -> Result<BTreeMap<String, Preset>, PresetError> {
         .expect("the built-in presets parse")
         .issuers;
     match std::fs::read_to_string(user_file) {
-        Ok(text) => {
-            let user: File = toml::from_str(&text).map_err(|e| PresetError::Parse {
-                path: user_file.to_path_buf(),
-                message: e.to_string(),
-            })?;
-            all.extend(user.issuers);
-        }
+        Ok(text) => all.extend(parse(user_file, &text)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(source) => {
             return Err(PresetError::Read {
@@ -81,6 +75,15 @@ pub fn load(user_file: &Path) -> Result<BTreeMap<String, Preset>, PresetError> {
         }
     }
     Ok(all)
+}
+
+/// The presets in the text of an `issuers.toml` at `path` (named in errors).
+pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, Preset>, PresetError> {
+    let file: File = toml::from_str(text).map_err(|e| PresetError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(file.issuers)
 }
 
 /// The preset for an issuer URL, if any (so a URL typed by hand still gets the quirks).

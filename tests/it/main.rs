@@ -10,6 +10,7 @@ mod env_exec;
 mod faults;
 mod flow;
 mod grid_clients;
+mod hostile;
 mod keyring;
 mod providers;
 mod second_provider;

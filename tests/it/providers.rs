@@ -16,7 +16,8 @@ fn plain_http_and_malformed_issuers_are_usage_errors() {
     let env = TestEnv::new();
     for (issuer, want) in [
         ("http://iam.example.org/", "plain http"),
-        ("iam.example.org", "not a URL"),
+        ("iam.example.org", "neither an issuer URL nor a preset"),
+        ("https://", "not a URL"),
         ("ftp://iam.example.org/", "scheme `ftp`"),
     ] {
         let out = env.run(&["login", "x", "--issuer", issuer]).code(2);

@@ -510,8 +510,17 @@ async function testEndpoints(ctx) {
       return;
     case 'POST /test/fault': {
       const b = await readJson(ctx);
-      if (!['none', '500', '404', 'garbage', 'hang', 'slow', 'close'].includes(String(b.mode))) ctx.throw(400, 'bad mode');
-      state.fault = { mode: String(b.mode), delay_ms: Number(b.delay_ms ?? state.fault.delay_ms), once: b.once === true };
+      if (!['none', '500', '404', 'garbage', 'hang', 'slow', 'close', 'error', 'huge'].includes(String(b.mode))) ctx.throw(400, 'bad mode');
+      // `error`: answer with `body` and `status` (a hostile or odd error); `huge`: stream
+      // `bytes` of JSON-ish filler, to see that tok stops reading.
+      state.fault = {
+        mode: String(b.mode),
+        delay_ms: Number(b.delay_ms ?? state.fault.delay_ms),
+        once: b.once === true,
+        body: b.body,
+        status: Number(b.status ?? 400),
+        bytes: Number(b.bytes ?? 400 * 1024 * 1024),
+      };
       log('fault mode', state.fault);
       ctx.body = state.fault;
       return;
@@ -529,6 +538,7 @@ async function testEndpoints(ctx) {
       if (typeof b.revocation_refuse_public === 'boolean') state.revocationRefusePublic = b.revocation_refuse_public;
       if (typeof b.ignore_refresh_scope === 'boolean') state.ignoreRefreshScope = b.ignore_refresh_scope;
       if (b.discovery_override !== undefined) state.discoveryOverride = b.discovery_override;
+      if (b.device_override !== undefined) state.deviceOverride = b.device_override;
       const current = {
         rotate: state.rotate,
         at_ttl: state.atTtl,
@@ -603,9 +613,27 @@ async function tokenFront(ctx, next) {
   };
   log('token request', JSON.stringify(stats.last_token_request), 'fault', state.fault.mode);
 
-  const fault = state.fault.mode;
+  const faultState = state.fault;
+  const fault = faultState.mode;
   if (state.fault.once) state.fault = { mode: 'none', delay_ms: state.fault.delay_ms };
   switch (fault) {
+    case 'error':
+      ctx.status = faultState.status;
+      ctx.body = faultState.body;
+      return;
+    case 'huge': {
+      const { Readable } = await import('node:stream');
+      let left = faultState.bytes;
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      ctx.status = 200;
+      ctx.type = 'application/json';
+      ctx.body = Readable.from((function* gen() {
+        yield Buffer.from('{"access_token":"');
+        while (left > 0) { left -= chunk.length; yield chunk; }
+        yield Buffer.from('"}');
+      })());
+      return;
+    }
     case '404':
       ctx.status = 404;
       ctx.body = '';
@@ -753,7 +781,7 @@ provider.use(async (ctx, next) => {
 
   // oidc-provider does not send `interval`; RFC 8628 would then default to 5 s.
   if (isDeviceAuth && ctx.status === 200 && ctx.body && typeof ctx.body === 'object') {
-    ctx.body = { ...ctx.body, interval: DEVICE_INTERVAL };
+    ctx.body = { ...ctx.body, interval: DEVICE_INTERVAL, ...(state.deviceOverride ?? {}) };
   }
   if (ctx.status >= 400 && !ctx.path.startsWith('/device')) log(ctx.method, ctx.path, ctx.status, JSON.stringify(ctx.body));
 });

@@ -5,7 +5,7 @@
 //! file in the same directory, fsync, rename, directory fsync), and memory changes only after
 //! the file did.
 
-mod sealed;
+pub(crate) mod sealed;
 
 pub use sealed::KdfParams;
 

@@ -71,7 +71,7 @@ impl KdfParams {
 }
 
 /// The derived cipher key and what is needed to write the header again; zeroized on drop.
-pub(super) struct Key {
+pub(crate) struct Key {
     key: Zeroizing<[u8; 32]>,
     salt: [u8; SALT_LEN],
     check: [u8; CHECK_LEN],
@@ -129,23 +129,27 @@ fn header(params: KdfParams, salt: &[u8], check: &[u8], nonce: &[u8]) -> Vec<u8>
     h
 }
 
-/// Checks the passphrase and decrypts; a wrong passphrase and a damaged file are told apart.
-pub(super) fn open(
-    path: &Path,
-    bytes: &[u8],
-    p: &Passphrase,
-) -> Result<(Key, Zeroizing<Vec<u8>>), StoreError> {
-    let corrupt = |reason: &str| StoreError::Corrupt {
-        path: path.to_path_buf(),
-        reason: reason.to_string(),
-    };
+/// The decoded header of a store file, borrowed from its bytes.
+pub(crate) struct Header<'a> {
+    pub(crate) params: KdfParams,
+    salt: [u8; SALT_LEN],
+    check: [u8; CHECK_LEN],
+    nonce: &'a [u8],
+    /// Bytes 0..HEADER_LEN: the associated data.
+    head: &'a [u8],
+    /// Ciphertext and tag.
+    sealed: &'a [u8],
+}
+
+/// Decodes the header without deriving a key; the error is the reason the file is corrupt.
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, &'static str> {
     if bytes.len() < HEADER_LEN + 16 || !bytes.starts_with(MAGIC) {
-        return Err(corrupt("not a tok store (bad header)"));
+        return Err("not a tok store (bad header)");
     }
     let (head, sealed) = bytes.split_at(HEADER_LEN);
     let mut at = MAGIC.len();
     if head[at] != KDF_ARGON2ID {
-        return Err(corrupt("unknown key derivation"));
+        return Err("unknown key derivation");
     }
     at += 1;
     let u32_at = |at: &mut usize| {
@@ -162,13 +166,41 @@ pub(super) fn open(
         || params.t_cost > MAX_T_COST
         || params.p_cost > MAX_P_COST
     {
-        return Err(corrupt("implausible key derivation parameters"));
+        return Err("implausible key derivation parameters");
     }
     let salt: [u8; SALT_LEN] = head[at..at + SALT_LEN].try_into().expect("salt");
     at += SALT_LEN;
     let check: [u8; CHECK_LEN] = head[at..at + CHECK_LEN].try_into().expect("check");
     at += CHECK_LEN;
     let nonce = &head[at..at + NONCE_LEN];
+    Ok(Header {
+        params,
+        salt,
+        check,
+        nonce,
+        head,
+        sealed,
+    })
+}
+
+/// Checks the passphrase and decrypts; a wrong passphrase and a damaged file are told apart.
+pub(crate) fn open(
+    path: &Path,
+    bytes: &[u8],
+    p: &Passphrase,
+) -> Result<(Key, Zeroizing<Vec<u8>>), StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    let Header {
+        params,
+        salt,
+        check,
+        nonce,
+        head,
+        sealed,
+    } = parse_header(bytes).map_err(corrupt)?;
     let (key, derived_check) =
         derive(p, &salt, params).map_err(|_| corrupt("invalid key derivation parameters"))?;
     if !constant_time_eq(&derived_check, &check) {

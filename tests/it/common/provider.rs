@@ -130,7 +130,8 @@ impl Provider {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        // Generous: on a loaded 2-core machine node takes seconds to load oidc-provider.
+        let line = rx.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
         let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
             let _ = child.kill();
             panic!(
