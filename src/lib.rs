@@ -11,6 +11,8 @@ pub mod client;
 pub mod clients;
 pub mod cmd;
 pub mod config;
+#[doc(hidden)]
+pub mod crashpoint;
 pub mod credential;
 pub mod dirs;
 pub mod error;

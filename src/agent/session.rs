@@ -90,6 +90,9 @@ where
             tracing::debug!("client went away before the answer: {e}");
             return;
         }
+        if matches!(response, Response::Token(_)) {
+            crate::crashpoint::reached("reply_sent");
+        }
         if stop {
             state.shutdown.notify_one();
             return;

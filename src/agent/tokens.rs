@@ -153,7 +153,10 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
         result = call(md).await;
     }
     let tokens = match result {
-        Ok(t) => t,
+        Ok(t) => {
+            crate::crashpoint::reached("provider_answered");
+            t
+        }
         Err(e @ (OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. })) => {
             tracing::warn!(account = %name, "provider rejected the refresh token: {e}");
             state.set_needs_login(name, Some(e.to_string()));
@@ -178,6 +181,7 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
             // The rotated token must be durable before its access token is handed out: if we
             // crashed after answering but before storing, the login would be lost.
             state.store_rotated(name, &mut slot, new_rt.clone()).await?;
+            crate::crashpoint::reached("store_written");
         }
     }
     if account.refresh_invalidates_tokens {
