@@ -19,6 +19,9 @@ _tok() {
             tok,agent)
                 cmd="tok__subcmd__agent"
                 ;;
+            tok,audit)
+                cmd="tok__subcmd__audit"
+                ;;
             tok,delegate)
                 cmd="tok__subcmd__delegate"
                 ;;
@@ -94,6 +97,9 @@ _tok() {
             tok__subcmd__help,agent)
                 cmd="tok__subcmd__help__subcmd__agent"
                 ;;
+            tok__subcmd__help,audit)
+                cmd="tok__subcmd__help__subcmd__audit"
+                ;;
             tok__subcmd__help,delegate)
                 cmd="tok__subcmd__help__subcmd__delegate"
                 ;;
@@ -152,7 +158,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init status list logout issuers unlock lock agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init status list logout audit issuers unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -320,6 +326,32 @@ _tok() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__audit)
+            opts="-a -h -V --since --account --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -a)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -540,7 +572,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init status logout issuers unlock lock agent help"
+            opts="login get env exec delegate revoke init status logout audit issuers unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -612,6 +644,20 @@ _tok() {
         tok__subcmd__help__subcmd__agent__subcmd__stop)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -848,7 +894,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__login)
-            opts="-s -h -V --issuer --client-id --client-secret-file --scope --audience-param --ca-file --default --no-qr --help --version"
+            opts="-s -h -V --issuer --client-id --client-secret-file --scope --audience-param --ca-file --default --no-qr --lifetime --confirm --no-confirm --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -879,6 +925,10 @@ _tok() {
                     return 0
                     ;;
                 --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lifetime)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,6 +32,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
+            cand audit 'Show the audit trail: which process got which token, when (never token values)'
             cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
@@ -46,8 +47,11 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --scope 'Extra scopes to request at login (repeatable or space-separated); `openid offline_access` are always requested'
             cand --audience-param 'How to ask this provider for an audience: RFC 8707 `resource` or `audience` (INDIGO IAM, Keycloak)'
             cand --ca-file 'Extra CA certificates (PEM) to trust for this provider, on top of the system store'
+            cand --lifetime 'Forget this login after DURATION (e.g. 12h, 7d): the agent then drops the refresh token and says so'
             cand --default 'Make this the default account'
             cand --no-qr 'Do not draw a QR code of the verification link'
+            cand --confirm 'Ask for confirmation of each use of this account (through TOK_ASKPASS or SSH_ASKPASS); where nobody can be asked, requests are refused'
+            cand --no-confirm 'Stop asking for confirmation of each use'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -158,6 +162,16 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tok;audit'= {
+            cand --since 'Only events newer than this, e.g. 1h, 2d'
+            cand -a 'Only this account''s events'
+            cand --account 'Only this account''s events'
+            cand --json 'One JSON object per line, as logged'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tok;issuers'= {
             cand --json 'Machine-readable output'
             cand -h 'Print help'
@@ -243,6 +257,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
+            cand audit 'Show the audit trail: which process got which token, when (never token values)'
             cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
@@ -266,6 +281,8 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;status'= {
         }
         &'tok;help;logout'= {
+        }
+        &'tok;help;audit'= {
         }
         &'tok;help;issuers'= {
         }

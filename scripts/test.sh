@@ -26,12 +26,13 @@ fi
 # CA, curl. dbus-x11 is not needed: the keyring test starts its own dbus-daemon.
 # XRootD with the SciTokens plugin (a real grid storage server that validates tok's tokens) and
 # xrdcp; a C compiler builds the tests' tiny LD_PRELOAD shim that keeps xrootd on loopback.
-# An ARC CE (A-REX 6.17, started by the tests themselves on loopback) and the ARC clients with
-# the REST job plugin (`arcsub -T arcrest`) and arcproxy.
 # XrdHttp (the XRootD test server's HTTPS port) is in xrootd-server-plugins + libxrdhttputils2;
 # the real gfal2 clients (gfal-copy/-ls/-rm: gfal2-util-scripts, run by python3-gfal2-util on
 # python3-gfal2) with the http and file plugins (recommends are off: each plugin is named), and
 # davix (davix-get/-put) talk to it.
+# An ARC CE (A-REX 6.17) and the ARC clients with the REST job plugin (`arcsub -T arcrest`) and
+# arcproxy. Debian installs the arc-arex, arc-arex-ws and arched services disabled and does not
+# start them; the tests run their own A-REX on loopback.
 APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates
     xrootd-server xrootd-server-plugins xrootd-scitokens-plugins xrootd-client
     xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev

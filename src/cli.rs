@@ -53,6 +53,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Revoke an account's refresh token at the provider and forget it
     Logout(LogoutArgs),
+    /// Show the audit trail: which process got which token, when (never token values)
+    Audit(AuditArgs),
     /// List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and
     /// $XDG_CONFIG_HOME/tok/issuers.toml)
     Issuers(IssuersArgs),
@@ -99,6 +101,17 @@ pub struct LoginArgs {
     /// Do not draw a QR code of the verification link
     #[arg(long)]
     pub no_qr: bool,
+    /// Forget this login after DURATION (e.g. 12h, 7d): the agent then drops the refresh token
+    /// and says so
+    #[arg(long, value_name = "DURATION")]
+    pub lifetime: Option<humantime::Duration>,
+    /// Ask for confirmation of each use of this account (through TOK_ASKPASS or SSH_ASKPASS);
+    /// where nobody can be asked, requests are refused
+    #[arg(long, conflicts_with = "no_confirm")]
+    pub confirm: bool,
+    /// Stop asking for confirmation of each use
+    #[arg(long)]
+    pub no_confirm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -264,6 +277,19 @@ pub struct LogoutArgs {
     /// Also remove the account's settings and client registration
     #[arg(long)]
     pub forget: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only events newer than this, e.g. 1h, 2d
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<humantime::Duration>,
+    /// Only this account's events
+    #[arg(long, short = 'a', value_name = "NAME")]
+    pub account: Option<String>,
+    /// One JSON object per line, as logged
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

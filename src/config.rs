@@ -59,6 +59,12 @@ pub struct Account {
     /// How a narrower token is obtained.
     #[serde(default, skip_serializing_if = "Narrowing::is_default")]
     pub narrowing: Narrowing,
+    /// The agent forgets the login at this time (unix seconds; `tok login --lifetime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_not_after: Option<u64>,
+    /// Each use must be confirmed through TOK_ASKPASS (`tok login --confirm`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +223,8 @@ mod tests {
             exact_scope: false,
             refresh_invalidates_tokens: false,
             narrowing: Narrowing::Refresh,
+            login_not_after: None,
+            confirm: false,
         }
     }
 

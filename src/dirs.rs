@@ -70,6 +70,11 @@ pub fn store_file() -> PathBuf {
     data_dir().join("secrets.enc")
 }
 
+/// The audit trail of tokens served (never the tokens); `tok audit` reads it.
+pub fn audit_file() -> PathBuf {
+    data_dir().join("audit.log")
+}
+
 /// The agent's record of the job credentials it delegated (never the tokens).
 pub fn delegations_file() -> PathBuf {
     data_dir().join("delegations.json")

@@ -60,7 +60,7 @@ fn kind_exit_code(kind: ErrorKind) -> u8 {
         ErrorKind::NeedsLogin => exit::NEEDS_LOGIN,
         ErrorKind::Denied => exit::DENIED,
         ErrorKind::Provider => exit::PROVIDER,
-        ErrorKind::Locked => exit::LOCKED,
+        ErrorKind::Locked | ErrorKind::AgentLocked => exit::LOCKED,
         ErrorKind::Internal => exit::ERROR,
     }
 }

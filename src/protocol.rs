@@ -117,6 +117,12 @@ pub struct LoginRequest {
     pub audience_param: Option<AudienceParam>,
     pub ca_file: Option<String>,
     pub make_default: bool,
+    /// `--lifetime`: the agent forgets the login this many seconds after it.
+    #[serde(default)]
+    pub lifetime_secs: Option<u64>,
+    /// `--confirm` / `--no-confirm`; `None` keeps the account's setting.
+    #[serde(default)]
+    pub confirm: Option<bool>,
     /// Quirks from a preset; `None` keeps the account's (or the default).
     #[serde(default)]
     pub narrowing: Option<Narrowing>,
@@ -270,6 +276,9 @@ pub struct DeviceCodePrompt {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StatusReport {
     pub agent: AgentInfo,
+    /// `tok lock` is in force: no tokens are served until `tok unlock`.
+    #[serde(default)]
+    pub agent_locked: bool,
     pub store: StoreStatus,
     pub accounts: Vec<AccountStatus>,
 }
@@ -301,6 +310,12 @@ pub struct AccountStatus {
     /// Set when the provider granted wider scopes than asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope_warning: Option<String>,
+    /// Each use must be confirmed (`tok login --confirm`).
+    #[serde(default)]
+    pub confirm: bool,
+    /// When the login's lifetime ends (`tok login --lifetime`), unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_not_after: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -330,6 +345,9 @@ pub enum ErrorKind {
     Provider,
     /// The file store is locked: run `tok unlock`.
     Locked,
+    /// The agent is locked (`tok lock`): only `tok unlock` resumes it, never an automatic
+    /// unlock.
+    AgentLocked,
     /// Anything else inside the agent.
     Internal,
 }
@@ -375,6 +393,8 @@ mod tests {
             make_default: true,
             narrowing: Some(Narrowing::Exchange),
             refresh_invalidates_tokens: Some(true),
+            lifetime_secs: Some(3600),
+            confirm: Some(true),
         }));
         round_trip_request(Request::Logout {
             account: "cms".into(),
@@ -435,6 +455,7 @@ mod tests {
         });
         round_trip_response(Response::Status(StatusReport {
             agent: info,
+            agent_locked: true,
             store: StoreStatus {
                 backend: "memory".into(),
                 reason: "asked".into(),
@@ -464,6 +485,8 @@ mod tests {
                     fingerprint: "sha256:0123456789ab".into(),
                 }],
                 scope_warning: Some("wider".into()),
+                confirm: true,
+                login_not_after: Some(9),
             }],
         }));
         round_trip_response(Response::Delegated(credential()));

@@ -124,10 +124,13 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
                 .collect(),
             delegations: super::delegations::live(&record, name, now),
             scope_warning: state.scope_warning(name),
+            confirm: a.confirm,
+            login_not_after: a.login_not_after,
         });
     }
     Ok(Response::Status(StatusReport {
         agent: state.info.clone(),
+        agent_locked: state.agent_locked(),
         store: StoreStatus {
             backend: state.store_kind.to_string(),
             reason: state.store_reason.clone(),
@@ -172,6 +175,19 @@ async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>
 }
 
 pub async fn unlock(state: &Arc<State>, passphrase: Passphrase) -> Result<Response, Failure> {
+    if state.store_kind != crate::store::StoreKind::File {
+        // Only the agent lock to lift; these stores have no passphrase.
+        state.set_agent_locked(false);
+        tracing::info!("agent unlocked");
+        return Ok(Response::Done);
+    }
+    if passphrase.expose().is_empty() {
+        // Never let an empty answer become a new store's passphrase.
+        return Err(Failure::new(
+            ErrorKind::Locked,
+            "the encrypted file store needs its passphrase; run `tok unlock` on a terminal or with --passphrase-file",
+        ));
+    }
     let store = Arc::clone(&state.store);
     tokio::task::spawn_blocking(move || store.unlock(&passphrase))
         .await
@@ -182,6 +198,7 @@ pub async fn unlock(state: &Arc<State>, passphrase: Passphrase) -> Result<Respon
             }
             other => Failure::from(other),
         })?;
+    state.set_agent_locked(false);
     tracing::info!("store unlocked");
     Ok(Response::Done)
 }
@@ -193,6 +210,10 @@ pub async fn lock(state: &Arc<State>) -> Result<Response, Failure> {
         .map_err(|e| Failure::new(ErrorKind::Internal, format!("lock task failed: {e}")))??;
     state.forget_refresh_tokens();
     state.cache.clear();
+    if state.store_kind != crate::store::StoreKind::File {
+        // The file store's lock is its key; every other store gets the agent's own lock.
+        state.set_agent_locked(true);
+    }
     tracing::info!("store locked, cache dropped");
     Ok(Response::Done)
 }

@@ -88,8 +88,8 @@ pub fn bind(socket: &Path) -> Result<Listener, ListenError> {
 
 /// A connection from our own uid.
 pub enum Conn {
-    Bound(Stream),
-    Activated(tokio::net::UnixStream),
+    Bound(Stream, super::peer::Peer),
+    Activated(tokio::net::UnixStream, super::peer::Peer),
 }
 
 /// Accepts the next connection from our own uid; others are refused and logged, without
@@ -105,14 +105,16 @@ pub async fn accept(listener: &AgentListener) -> std::io::Result<Conn> {
                     Ok(c) => (c.euid(), c.pid().map(|p| p as i64)),
                     Err(_) => (None, None),
                 };
-                (Conn::Bound(stream), uid, pid)
+                let peer = super::peer::Peer { pid, uid };
+                (Conn::Bound(stream, peer), uid, pid)
             }
             AgentListener::Activated(l) => {
                 let (stream, _) = l.accept().await?;
                 let cred = stream.peer_cred().ok();
                 let uid = cred.map(|c| c.uid());
                 let pid = cred.and_then(|c| c.pid()).map(|p| p as i64);
-                (Conn::Activated(stream), uid, pid)
+                let peer = super::peer::Peer { pid, uid };
+                (Conn::Activated(stream, peer), uid, pid)
             }
         };
         if uid == Some(me) {

@@ -178,6 +178,13 @@ where
             .narrowing
             .or(existing.as_ref().map(|a| a.narrowing))
             .unwrap_or_default(),
+        // A new login starts a new lifetime: only what this login asked for.
+        login_not_after: req
+            .lifetime_secs
+            .map(|s| crate::protocol::unix_now().saturating_add(s)),
+        confirm: req
+            .confirm
+            .unwrap_or_else(|| existing.as_ref().is_some_and(|a| a.confirm)),
     };
     state.update_config(|c| {
         c.accounts.insert(name.clone(), account);

@@ -2,12 +2,15 @@
 //! tokens over a Unix socket, each connection concurrently.
 
 mod accounts;
+pub mod audit;
 pub mod cache;
 mod delegate;
 mod delegations;
 mod listener;
 mod logging;
 mod login;
+mod peer;
+mod policy;
 mod session;
 mod state;
 mod tokens;
@@ -91,6 +94,7 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
         opened.kind,
         opened.reason,
     ));
+    tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
     announce_ready(&socket);
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "agent listening");
 
@@ -121,17 +125,17 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
                     continue;
                 };
                 match accepted {
-                Ok(listener::Conn::Bound(stream)) => {
+                Ok(listener::Conn::Bound(stream, peer)) => {
                     let state = Arc::clone(&state);
                     tokio::spawn(async move {
-                        session::serve(state, stream).await;
+                        session::serve(state, stream, peer).await;
                         drop(slot);
                     });
                 }
-                Ok(listener::Conn::Activated(stream)) => {
+                Ok(listener::Conn::Activated(stream, peer)) => {
                     let state = Arc::clone(&state);
                     tokio::spawn(async move {
-                        session::serve(state, stream).await;
+                        session::serve(state, stream, peer).await;
                         drop(slot);
                     });
                 }

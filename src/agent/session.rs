@@ -3,7 +3,7 @@
 //! connection only; request errors become `Response::Error` and the connection stays up.
 
 use super::state::State;
-use super::{accounts, delegate, login, tokens};
+use super::{accounts, delegate, login};
 use crate::protocol::{Envelope, Request, Response, PROTOCOL_VERSION};
 use crate::wire::{self, WireError};
 use serde::Deserialize;
@@ -19,7 +19,7 @@ struct Header {
     version: u32,
 }
 
-pub async fn serve<S>(state: Arc<State>, stream: S)
+pub async fn serve<S>(state: Arc<State>, stream: S, peer: super::peer::Peer)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
@@ -83,7 +83,7 @@ where
                 }
                 result.unwrap_or_else(|f| Response::Error(f.reply()))
             }
-            other => handle(&state, other).await,
+            other => handle(&state, other, &peer).await,
         };
         let stop = matches!(response, Response::Done) && state.stopping();
         if let Err(e) = wire::write_frame_async(&mut writer, &response).await {
@@ -100,16 +100,18 @@ where
     }
 }
 
-async fn handle(state: &Arc<State>, request: Request) -> Response {
+async fn handle(state: &Arc<State>, request: Request, peer: &super::peer::Peer) -> Response {
     let result = match request {
         Request::Ping => Ok(Response::Hello(state.info.clone())),
-        Request::Token(req) => tokens::get_token(state, req).await.map(Response::Token),
+        Request::Token(req) => super::policy::serve_token(state, req, peer)
+            .await
+            .map(Response::Token),
         Request::Logout {
             account,
             keep_remote,
             forget,
         } => accounts::logout(state, account, keep_remote, forget).await,
-        Request::Delegate(req) => delegate::delegate(state, req).await,
+        Request::Delegate(req) => super::policy::delegate(state, req, peer).await,
         Request::ForgetDelegation { id } => delegate::forget(id).await,
         Request::Status => accounts::status(state).await,
         Request::Unlock { passphrase } => accounts::unlock(state, passphrase).await,

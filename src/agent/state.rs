@@ -88,6 +88,9 @@ pub struct State {
     metadata: Mutex<HashMap<String, (Metadata, std::time::Instant)>>,
     pub shutdown: tokio::sync::Notify,
     stopping: std::sync::atomic::AtomicBool,
+    /// `tok lock` is in force (for every store): no tokens until `tok unlock`.
+    locked: std::sync::atomic::AtomicBool,
+    pub audit: super::audit::AuditLog,
 }
 
 fn mtime(path: &std::path::Path) -> Option<SystemTime> {
@@ -148,6 +151,8 @@ impl State {
             metadata: Mutex::new(HashMap::new()),
             shutdown: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            locked: std::sync::atomic::AtomicBool::new(false),
+            audit: super::audit::AuditLog::new(crate::dirs::audit_file()),
         }
     }
 
@@ -191,6 +196,15 @@ impl State {
     pub fn request_stop(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn agent_locked(&self) -> bool {
+        self.locked.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn set_agent_locked(&self, locked: bool) {
+        self.locked
+            .store(locked, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn stopping(&self) -> bool {

@@ -51,7 +51,33 @@ impl Wanted {
     }
 }
 
+/// Where a served token came from (for the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Cache,
+    Refresh,
+    Exchange,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Cache => "cached",
+            Origin::Refresh => "refreshed",
+            Origin::Exchange => "exchanged",
+        }
+    }
+}
+
 pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, Failure> {
+    get_token_traced(state, req).await.map(|(grant, _)| grant)
+}
+
+/// [`get_token`], saying where the token came from.
+pub async fn get_token_traced(
+    state: &State,
+    req: TokenRequest,
+) -> Result<(TokenGrant, Origin), Failure> {
     let config = state.config()?;
     let name = config
         .resolve(req.account.as_deref(), req.issuer.as_deref())
@@ -76,24 +102,26 @@ pub async fn get_token(state: &State, req: TokenRequest) -> Result<TokenGrant, F
     };
     if let Some(hit) = wanted.cached(state)? {
         tracing::debug!(account = %wanted.name, "token served from cache");
-        return Ok(hit);
+        return Ok((hit, Origin::Cache));
     }
     let narrowed = !wanted.key.scopes.is_empty() || !wanted.key.audiences.is_empty();
     if narrowed && wanted.account.narrowing == Narrowing::Exchange {
-        return Box::pin(narrow_by_exchange(state, wanted)).await;
+        return Box::pin(narrow_by_exchange(state, wanted))
+            .await
+            .map(|g| (g, Origin::Exchange));
     }
     refresh(state, wanted).await
 }
 
 /// A refresh with the refresh token, serialised per account.
-async fn refresh(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
+async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), Failure> {
     let name = &wanted.name;
     let account = &wanted.account;
     let acct_state = state.account(name);
     let mut slot = acct_state.refresh.lock().await;
     // Someone may have refreshed this very key while we waited.
     if let Some(hit) = wanted.cached(state)? {
-        return Ok(hit);
+        return Ok((hit, Origin::Cache));
     }
     if let Some(reason) = state.needs_login(name) {
         return Err(Failure::new(
@@ -189,7 +217,7 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<TokenGrant, Failure> {
         state.cache.remove_account(name);
     }
     drop(slot);
-    finish(state, &wanted, tokens)
+    finish(state, &wanted, tokens).map(|g| (g, Origin::Refresh))
 }
 
 /// Narrowing by RFC 8693 exchange: a login-scope token (cached or refreshed as usual) is traded

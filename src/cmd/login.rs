@@ -153,6 +153,12 @@ pub fn run(args: LoginArgs) -> Result<()> {
             make_default: args.default,
             narrowing: preset.narrowing,
             refresh_invalidates_tokens: preset.refresh_invalidates_tokens,
+            lifetime_secs: args.lifetime.map(|d| d.as_secs()),
+            confirm: match (args.confirm, args.no_confirm) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
         })
     };
     let (mut conn, response) = request(make)?;

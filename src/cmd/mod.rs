@@ -1,6 +1,7 @@
 //! One file per subcommand; this one dispatches and holds the small helpers they share.
 
 mod agent;
+mod audit;
 mod delegate;
 mod env;
 mod exec;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Revoke(args) => revoke::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Issuers(args) => issuers::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Unlock(args) => unlock::unlock(args),
         Command::Lock => unlock::lock(),
         Command::Agent { command } => agent::run(command),

@@ -44,6 +44,12 @@ fn render(report: &StatusReport) -> String {
     for note in &st.notes {
         let _ = writeln!(s, "  note: {note}");
     }
+    if report.agent_locked {
+        let _ = writeln!(
+            s,
+            "locked: no tokens are served until `tok unlock` (`tok lock`)"
+        );
+    }
     if report.accounts.is_empty() {
         let _ = writeln!(s, "no accounts; run `tok login NAME --issuer URL`");
     }
@@ -65,6 +71,25 @@ fn render(report: &StatusReport) -> String {
         let _ = writeln!(s, "  state:    {state}");
         if let Some(w) = &acct.scope_warning {
             let _ = writeln!(s, "  warning:  {w}");
+        }
+        if let Some(end) = acct.login_not_after {
+            let left = end.saturating_sub(now);
+            let _ = writeln!(
+                s,
+                "  lifetime: the login ends {} ({})",
+                rfc3339(end),
+                if left == 0 {
+                    "ended".to_string()
+                } else {
+                    format!(
+                        "{} left",
+                        humantime::format_duration(std::time::Duration::from_secs(left))
+                    )
+                }
+            );
+        }
+        if acct.confirm {
+            let _ = writeln!(s, "  confirm:  each use is confirmed (TOK_ASKPASS)");
         }
         if acct.cached.is_empty() {
             let _ = writeln!(s, "  cached:   none");

@@ -12,7 +12,27 @@ use std::path::Path;
 pub fn unlock(args: UnlockArgs) -> Result<()> {
     let passphrase = match &args.passphrase_file {
         Some(path) => read_passphrase_file(path)?,
-        None => prompt()?,
+        None => {
+            // Stores without a passphrase only need the agent's lock lifted; the file store
+            // answers that it needs its passphrase, which is then asked for.
+            // Asked without the automatic unlock of `request`, which would prompt itself.
+            let socket = crate::dirs::socket_path();
+            let asked = crate::client::call_with_restart(&socket, || Request::Unlock {
+                passphrase: Passphrase::new(""),
+            })
+            .and_then(|(_, r)| crate::client::into_result(r));
+            match asked {
+                Ok(_) => {
+                    eprintln!("tok: agent unlocked");
+                    return Ok(());
+                }
+                Err(Error::Agent {
+                    kind: ErrorKind::Locked,
+                    ..
+                }) => prompt()?,
+                Err(e) => return Err(e.into()),
+            }
+        }
     };
     request(|| Request::Unlock {
         passphrase: passphrase.clone(),
@@ -23,7 +43,7 @@ pub fn unlock(args: UnlockArgs) -> Result<()> {
 
 pub fn lock() -> Result<()> {
     request(|| Request::Lock)?;
-    eprintln!("tok: store locked; cached access tokens dropped");
+    eprintln!("tok: locked: cached access tokens dropped, no tokens are served until `tok unlock`");
     Ok(())
 }
 

@@ -16,7 +16,7 @@ pub use discovery::{
 };
 pub use exchange::{delegate, exchange_unsupported, narrow, Delegated, TOKEN_EXCHANGE_GRANT};
 pub use form::client_auth_method;
-pub use tokens::{jwt_expiry, jwt_scopes, refresh, revoke};
+pub use tokens::{jwt_expiry, jwt_id, jwt_scopes, refresh, revoke};
 
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};

@@ -88,6 +88,8 @@ struct Claims {
     exp: Option<u64>,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(default)]
+    jti: Option<String>,
 }
 
 fn jwt_claims(token: &AccessToken) -> Option<Claims> {
@@ -104,6 +106,13 @@ fn jwt_claims(token: &AccessToken) -> Option<Claims> {
 /// Reads `exp` from a JWT access token when the provider sent no `expires_in`.
 pub fn jwt_expiry(token: &AccessToken) -> Option<u64> {
     jwt_claims(token)?.exp
+}
+
+/// Reads the `jti` claim of a JWT access token (for the audit trail).
+pub fn jwt_id(token: &AccessToken) -> Option<String> {
+    jwt_claims(token)?
+        .jti
+        .map(|j| crate::terminal::one_line(&j).chars().take(128).collect())
 }
 
 /// Reads the `scope` claim of a JWT access token, when the token response named no scope.

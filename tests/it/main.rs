@@ -12,6 +12,7 @@ mod flow;
 mod grid_clients;
 mod hostile;
 mod keyring;
+mod policy;
 mod providers;
 mod second_provider;
 mod security;

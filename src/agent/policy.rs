@@ -1,0 +1,206 @@
+//! What the agent requires before it hands out a token, per account and for itself, and the
+//! record it keeps: the agent lock (`tok lock`, for every store), the login's lifetime
+//! (`tok login --lifetime`: the refresh token is forgotten when it ends), confirmation of each
+//! use (`tok login --confirm`, asked through `TOK_ASKPASS`), and the audit trail.
+
+use super::audit::Event;
+use super::peer::{Peer, PeerInfo};
+use super::state::{refresh_key, Failure, RefreshSlot, State};
+use super::tokens::get_token_traced;
+use crate::protocol::{unix_now, DelegateRequest, ErrorKind, Response, TokenGrant, TokenRequest};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a confirmation prompt may stay unanswered before the request is refused.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the agent looks for logins whose lifetime ended.
+pub const LIFETIME_SWEEP: Duration = Duration::from_secs(30);
+
+pub async fn serve_token(
+    state: &Arc<State>,
+    req: TokenRequest,
+    peer: &Peer,
+) -> Result<TokenGrant, Failure> {
+    let name = admit(state, req.account.as_deref(), req.issuer.as_deref()).await?;
+    let info = peer.describe();
+    confirm_use(state, &name, "a token", &req.scopes, &req.audiences, &info).await?;
+    let (grant, origin) = get_token_traced(state, req).await?;
+    let mut event = Event::new(
+        origin.as_str(),
+        &name,
+        &grant.scopes,
+        &grant.audiences,
+        &info,
+    );
+    event.jti = crate::oauth::jwt_id(&grant.token);
+    event.exp = Some(grant.expires_at);
+    state.audit.record(&event);
+    Ok(grant)
+}
+
+pub async fn delegate(
+    state: &Arc<State>,
+    req: DelegateRequest,
+    peer: &Peer,
+) -> Result<Response, Failure> {
+    let name = admit(state, req.account.as_deref(), req.issuer.as_deref()).await?;
+    let info = peer.describe();
+    confirm_use(
+        state,
+        &name,
+        "a job credential",
+        &req.scopes,
+        &req.audiences,
+        &info,
+    )
+    .await?;
+    let response = super::delegate::delegate(state, req).await?;
+    if let Response::Delegated(cred) = &response {
+        let mut event = Event::new("delegated", &name, &cred.scopes, &cred.audiences, &info);
+        event.exp = Some(cred.not_after);
+        event.note = Some(format!("id {}", cred.id));
+        state.audit.record(&event);
+    }
+    Ok(response)
+}
+
+/// The account a request means, once the agent is unlocked and the login still within its
+/// lifetime.
+async fn admit(
+    state: &State,
+    account: Option<&str>,
+    issuer: Option<&str>,
+) -> Result<String, Failure> {
+    if state.agent_locked() {
+        return Err(Failure::new(
+            ErrorKind::AgentLocked,
+            "the agent is locked (`tok lock`): no tokens are served; run `tok unlock` to resume",
+        ));
+    }
+    let config = state.config()?;
+    let name = config
+        .resolve(account, issuer)
+        .map_err(|m| Failure::new(ErrorKind::Usage, m))?;
+    if let Some(end) = config.accounts[&name].login_not_after {
+        if unix_now() >= end {
+            forget_expired_login(state, &name, end).await?;
+            return Err(Failure::new(
+                ErrorKind::NeedsLogin,
+                format!(
+                    "the login of `{name}` ended at {} (its --lifetime); the refresh token was forgotten: run `tok login {name}`",
+                    crate::protocol::rfc3339(end)
+                ),
+            ));
+        }
+    }
+    Ok(name)
+}
+
+/// Forgets the refresh token and the cached tokens of a login past its lifetime.
+pub async fn forget_expired_login(state: &State, name: &str, end: u64) -> Result<(), Failure> {
+    let account = state.account(name);
+    let mut slot = account.refresh.lock().await;
+    if matches!(*slot, RefreshSlot::Missing) && state.needs_login(name).is_some() {
+        return Ok(());
+    }
+    state.store_delete(refresh_key(name)).await?;
+    *slot = RefreshSlot::Missing;
+    drop(slot);
+    state.cache.remove_account(name);
+    state.set_needs_login(
+        name,
+        Some(format!(
+            "the login's lifetime ended at {}; its refresh token was forgotten",
+            crate::protocol::rfc3339(end)
+        )),
+    );
+    tracing::info!(account = %name, "login lifetime ended: refresh token forgotten");
+    Ok(())
+}
+
+/// Runs for the agent's life: forgets logins whose lifetime ended, even when nobody asks.
+pub async fn sweep_lifetimes(state: Arc<State>) {
+    loop {
+        tokio::time::sleep(LIFETIME_SWEEP).await;
+        let Ok(config) = state.config() else { continue };
+        let now = unix_now();
+        for (name, account) in &config.accounts {
+            if let Some(end) = account.login_not_after.filter(|end| now >= *end) {
+                if let Err(e) = forget_expired_login(&state, name, end).await {
+                    tracing::warn!(account = %name, "cannot forget an expired login: {}", e.message);
+                }
+            }
+        }
+    }
+}
+
+/// Asks the user to confirm this use when the account wants it (`tok login --confirm`),
+/// through `TOK_ASKPASS` (or `SSH_ASKPASS` on a desktop). No way to ask means no.
+async fn confirm_use(
+    state: &State,
+    name: &str,
+    what: &str,
+    scopes: &[String],
+    audiences: &[String],
+    peer: &PeerInfo,
+) -> Result<(), Failure> {
+    let config = state.config()?;
+    if !config.accounts[name].confirm {
+        return Ok(());
+    }
+    let refuse = |why: String| {
+        let mut event = Event::new("refused", name, scopes, audiences, peer);
+        event.note = Some(why.clone());
+        state.audit.record(&event);
+        Failure::new(ErrorKind::Denied, why)
+    };
+    let Some(program) = askpass() else {
+        return Err(refuse(format!(
+            "account `{name}` asks for confirmation of each use (tok login --confirm), and the agent has no way to ask: set TOK_ASKPASS to a program that asks (e.g. ssh-askpass) in the agent's environment"
+        )));
+    };
+    let question = format!(
+        "tok: allow {} (pid {}, started by {}) to get {what} of account {name}, scopes [{}], audiences [{}]?",
+        peer.exe.as_deref().unwrap_or("an unknown program"),
+        peer.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+        peer.parent.as_deref().unwrap_or("?"),
+        scopes.join(" "),
+        audiences.join(" "),
+    );
+    let mut command = tokio::process::Command::new(&program);
+    command
+        .arg(&question)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let answer = match command.spawn() {
+        Ok(mut child) => tokio::time::timeout(CONFIRM_TIMEOUT, child.wait()).await,
+        Err(e) => {
+            return Err(refuse(format!(
+                "cannot run the confirmation program {program}: {e}; the request for `{name}` is refused"
+            )))
+        }
+    };
+    match answer {
+        Ok(Ok(status)) if status.success() => {
+            tracing::info!(account = %name, pid = ?peer.pid, "use confirmed");
+            Ok(())
+        }
+        Ok(_) => Err(refuse(format!("the use of `{name}` was not confirmed"))),
+        Err(_) => Err(refuse(format!(
+            "nobody confirmed the use of `{name}` within {}s",
+            CONFIRM_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+/// The confirmation program: `TOK_ASKPASS`, else `SSH_ASKPASS` when there is a desktop.
+fn askpass() -> Option<String> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    var("TOK_ASKPASS").or_else(|| {
+        (var("DISPLAY").is_some() || var("WAYLAND_DISPLAY").is_some())
+            .then(|| var("SSH_ASKPASS"))
+            .flatten()
+    })
+}
