@@ -22,8 +22,14 @@ _tok() {
             tok,audit)
                 cmd="tok__subcmd__audit"
                 ;;
+            tok,completions)
+                cmd="tok__subcmd__completions"
+                ;;
             tok,delegate)
                 cmd="tok__subcmd__delegate"
+                ;;
+            tok,doctor)
+                cmd="tok__subcmd__doctor"
                 ;;
             tok,env)
                 cmd="tok__subcmd__env"
@@ -39,6 +45,9 @@ _tok() {
                 ;;
             tok,init)
                 cmd="tok__subcmd__init"
+                ;;
+            tok,inspect)
+                cmd="tok__subcmd__inspect"
                 ;;
             tok,issuers)
                 cmd="tok__subcmd__issuers"
@@ -100,8 +109,14 @@ _tok() {
             tok__subcmd__help,audit)
                 cmd="tok__subcmd__help__subcmd__audit"
                 ;;
+            tok__subcmd__help,completions)
+                cmd="tok__subcmd__help__subcmd__completions"
+                ;;
             tok__subcmd__help,delegate)
                 cmd="tok__subcmd__help__subcmd__delegate"
+                ;;
+            tok__subcmd__help,doctor)
+                cmd="tok__subcmd__help__subcmd__doctor"
                 ;;
             tok__subcmd__help,env)
                 cmd="tok__subcmd__help__subcmd__env"
@@ -117,6 +132,9 @@ _tok() {
                 ;;
             tok__subcmd__help,init)
                 cmd="tok__subcmd__help__subcmd__init"
+                ;;
+            tok__subcmd__help,inspect)
+                cmd="tok__subcmd__help__subcmd__inspect"
                 ;;
             tok__subcmd__help,issuers)
                 cmd="tok__subcmd__help__subcmd__issuers"
@@ -158,7 +176,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init status list logout audit issuers unlock lock agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -277,7 +295,7 @@ _tok() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -W "auto keyring keyutils file memory" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto keyring keyutils file memory openbao" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -295,7 +313,7 @@ _tok() {
             fi
             case "${prev}" in
                 --store)
-                    COMPREPLY=($(compgen -W "auto keyring keyutils file memory" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto keyring keyutils file memory openbao" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -359,6 +377,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__completions)
+            opts="-h -V --help --version bash zsh fish elvish powershell"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__delegate)
             opts="-a -s -o -h -V --account --issuer --scope --aud --lifetime --out --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -409,8 +441,22 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__doctor)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__env)
-            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --shell --file --purpose --inline --file-only --help --version"
+            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --force --shell --file --purpose --inline --file-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -468,7 +514,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__exec)
-            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --file --inline --file-only --help --version"
+            opts="-a -s -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --force --file --inline --file-only --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -518,7 +564,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__get)
-            opts="-a -s -f -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --format --help --version"
+            opts="-a -s -f -h -V --account --issuer --credential --scope --aud --min-valid --exact-scope --force --format --inspect --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -557,11 +603,11 @@ _tok() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "token json header" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "token json header env" -- "${cur}"))
                     return 0
                     ;;
                 -f)
-                    COMPREPLY=($(compgen -W "token json header" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "token json header env" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -572,7 +618,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init status logout audit issuers unlock lock agent help"
+            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,7 +715,35 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__delegate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -740,6 +814,20 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help__subcmd__init)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__help__subcmd__inspect)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -865,6 +953,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__inspect)
+            opts="-h -V --json --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__issuers)
             opts="-h -V --json --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -972,7 +1074,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__status)
-            opts="-h -V --json --help --version"
+            opts="-s -h -V --json --short --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -29,11 +29,14 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand delegate 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent'
             cand revoke 'Revoke a job credential at the provider (RFC 7009) and remove its file'
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
+            cand completions 'Print the completion script for a shell (to install it: see the README, "Building")'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
             cand audit 'Show the audit trail: which process got which token, when (never token values)'
             cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
+            cand inspect 'Decode an access token (not verified) and check it against the WLCG token profile'
+            cand doctor 'Check the runtime directory, the agent, the store and each account''s provider'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand agent 'Start, stop or inspect the background agent'
@@ -69,6 +72,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -f 'Output: the bare token, JSON with metadata, or an HTTP Authorization header'
             cand --format 'Output: the bare token, JSON with metadata, or an HTTP Authorization header'
             cand --exact-scope 'Fail (exit 5) instead of warning when the provider grants wider scopes than asked (also `exact_scope = true` per account in config.toml)'
+            cand --force 'Refresh at the provider even when a cached token would do'
+            cand --inspect 'Also decode the token and check it against the WLCG profile, on stderr (stdout keeps only the token); see `tok inspect`'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
@@ -87,10 +92,11 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --file 'Write the token to this file instead of the WLCG discovery location ($XDG_RUNTIME_DIR/bt_u$UID, else /tmp/bt_u$UID)'
             cand --purpose 'Use the discovery location with a purpose suffix: …/bt_u$UID-PURPOSE'
             cand --exact-scope 'Fail (exit 5) instead of warning when the provider grants wider scopes than asked (also `exact_scope = true` per account in config.toml)'
+            cand --force 'Refresh at the provider even when a cached token would do'
             cand --inline 'Export only BEARER_TOKEN, no file (BEARER_TOKEN_FILE is unset)'
             cand --file-only 'Export only BEARER_TOKEN_FILE and unset BEARER_TOKEN. By default both are exported: gfal2 reads only the variable, the other clients follow discovery'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -105,10 +111,11 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --min-valid 'Minimum remaining lifetime of the token, e.g. 60s, 10m (default 60s)'
             cand --file 'Token file to write (default: a private file …/bt_u$UID-exec-PID, removed afterwards)'
             cand --exact-scope 'Fail (exit 5) instead of warning when the provider grants wider scopes than asked (also `exact_scope = true` per account in config.toml)'
+            cand --force 'Refresh at the provider even when a cached token would do'
             cand --inline 'Also export BEARER_TOKEN, whatever the command (it cannot be renewed while the command runs). Done by default for clients that read only the variable (gfal-*)'
             cand --file-only 'Never export BEARER_TOKEN, even for a client that reads only the variable'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -122,19 +129,25 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --lifetime 'How long the job may use the credential, e.g. 3d, 36h; the provider may allow less'
             cand -o 'The credential file to write (0600, replaced atomically)'
             cand --out 'The credential file to write (0600, replaced atomically)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;revoke'= {
             cand --credential 'The job credential to revoke; the file is removed once the provider has revoked it'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;init'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
             cand -V 'Print version'
@@ -142,23 +155,27 @@ set edit:completion:arg-completer[tok] = {|@words|
         }
         &'tok;status'= {
             cand --json 'Machine-readable output'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -s 'One line per account: name, state, issuer, time left on its longest-lived token'
+            cand --short 'One line per account: name, state, issuer, time left on its longest-lived token'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;list'= {
             cand --json 'Machine-readable output'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -s 'One line per account: name, state, issuer, time left on its longest-lived token'
+            cand --short 'One line per account: name, state, issuer, time left on its longest-lived token'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;logout'= {
             cand --keep-remote 'Do not revoke the refresh token at the provider; only forget it here'
             cand --forget 'Also remove the account''s settings and client registration'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -167,34 +184,47 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -a 'Only this account''s events'
             cand --account 'Only this account''s events'
             cand --json 'One JSON object per line, as logged'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;issuers'= {
             cand --json 'Machine-readable output'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;inspect'= {
+            cand --json 'Print the header, the claims and the findings as JSON (never the token itself)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;doctor'= {
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;unlock'= {
             cand --passphrase-file 'Read the passphrase from this file instead of asking'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;lock'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
         &'tok;agent'= {
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
             cand start 'Start the agent in the background unless it is running'
@@ -205,8 +235,8 @@ set edit:completion:arg-completer[tok] = {|@words|
         }
         &'tok;agent;start'= {
             cand --store 'Where refresh tokens are kept'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -225,8 +255,8 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;agent;run'= {
             cand --store 'Where refresh tokens are kept: auto (keyring, else kernel keyring), keyring, keyutils, file (encrypted, for headless nodes) or memory'
             cand --foreground 'Stay in the foreground and log to stderr'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }
@@ -255,10 +285,13 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand delegate 'Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange) that lets a long job renew its own tokens without an agent'
             cand revoke 'Revoke a job credential at the provider (RFC 7009) and remove its file'
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
+            cand completions 'Print the completion script for a shell (to install it: see the README, "Building")'
             cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
             cand audit 'Show the audit trail: which process got which token, when (never token values)'
             cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
+            cand inspect 'Decode an access token (not verified) and check it against the WLCG token profile'
+            cand doctor 'Check the runtime directory, the agent, the store and each account''s provider'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand agent 'Start, stop or inspect the background agent'
@@ -278,6 +311,8 @@ set edit:completion:arg-completer[tok] = {|@words|
         }
         &'tok;help;init'= {
         }
+        &'tok;help;completions'= {
+        }
         &'tok;help;status'= {
         }
         &'tok;help;logout'= {
@@ -285,6 +320,10 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;audit'= {
         }
         &'tok;help;issuers'= {
+        }
+        &'tok;help;inspect'= {
+        }
+        &'tok;help;doctor'= {
         }
         &'tok;help;unlock'= {
         }

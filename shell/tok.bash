@@ -19,45 +19,61 @@ __tok_init() {
         (command tok agent start </dev/null >/dev/null 2>&1 &)
     fi
 
-    # Completions: never generate anything at shell start (that costs a process per shell).
-    # bash-completion (if loaded) lazy-loads installed files by itself; otherwise source an
-    # installed file from the usual places, including the prefix tok itself was installed into.
-    complete -p tok >/dev/null 2>&1 && return 0
-    local tok_bin prefix f
-    tok_bin=$(command -v tok)
-    prefix=${tok_bin%/*}
-    prefix=${prefix%/*}
-    for f in \
-        "${BASH_COMPLETION_USER_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/bash-completion}/completions/tok" \
-        "$prefix/share/bash-completion/completions/tok" \
-        /usr/local/share/bash-completion/completions/tok \
-        /usr/share/bash-completion/completions/tok \
-        /etc/bash_completion.d/tok; do
-        if [[ -r "$f" ]]; then
-            # shellcheck disable=SC1090
-            . "$f" >/dev/null 2>&1
-            complete -p tok >/dev/null 2>&1 && return 0
-        fi
-    done
-
-    # Nothing installed: complete at least the subcommands, and file names everywhere else.
-    complete -o bashdefault -o default -F __tok_complete_fallback tok
+    # Completions: nothing runs at shell start. On the first TAB, __tok_complete loads the
+    # completion script built into this tok (`tok completions bash`, always the binary's own
+    # version) and adds what a static script cannot know: account names and login scopes from
+    # the config file, and commands after `tok exec --`.
+    complete -o bashdefault -o default -F __tok_complete tok
     return 0
 }
 
-__tok_complete_fallback() {
-    local cur=${COMP_WORDS[COMP_CWORD]} words=""
-    if [[ $COMP_CWORD -eq 1 ]]; then
-        words="login get env exec init status list logout unlock lock agent help"
-    elif [[ $COMP_CWORD -eq 2 && ${COMP_WORDS[1]} == agent ]]; then
-        words="start stop status run"
-    elif [[ $COMP_CWORD -eq 2 && ${COMP_WORDS[1]} == init ]]; then
-        words="bash zsh fish"
-    elif [[ ${COMP_WORDS[COMP_CWORD-1]} == --shell ]]; then
-        words="sh bash zsh fish csh tcsh"
-    fi
+# Account names and login scopes, read from tok's config file: no process, no agent.
+__tok_config_file() {
+    printf '%s' "${TOK_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/tok/config.toml}"
+}
+__tok_accounts() {
+    sed -n 's/^\[accounts\.\(.*\)\]$/\1/p' "$(__tok_config_file)" 2>/dev/null | tr -d '"'
+}
+__tok_scopes() {
+    sed -n 's/^scopes = \[\(.*\)\]$/\1/p' "$(__tok_config_file)" 2>/dev/null |
+        tr -d '",' | tr ' ' '\n' | grep -v -e '^$' -e '^openid$' -e '^offline_access$' | sort -u
+}
+
+__tok_complete() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} i
     COMPREPLY=()
-    [[ -n "$words" ]] && mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+    # After `tok exec … --`: a command, then that command's own arguments (file names).
+    if [[ ${COMP_WORDS[1]} == exec ]]; then
+        for ((i = 2; i < COMP_CWORD; i++)); do
+            [[ ${COMP_WORDS[i]} == -- ]] || continue
+            if ((COMP_CWORD == i + 1)); then
+                mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+            else
+                mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            fi
+            return 0
+        done
+    fi
+    case $prev in
+        -a | --account)
+            mapfile -t COMPREPLY < <(compgen -W "$(__tok_accounts)" -- "$cur")
+            return 0
+            ;;
+        -s | --scope)
+            mapfile -t COMPREPLY < <(compgen -W "$(__tok_scopes)" -- "$cur")
+            return 0
+            ;;
+    esac
+    if ((COMP_CWORD == 2)) && [[ $cur != -* && ${COMP_WORDS[1]} =~ ^(get|login|logout)$ ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "$(__tok_accounts)" -- "$cur")
+        return 0
+    fi
+    if ! declare -F _tok >/dev/null; then
+        eval "$(command tok completions bash 2>/dev/null)"
+        # The script registers its own function for tok: keep this one in front of it.
+        complete -o bashdefault -o default -F __tok_complete tok
+    fi
+    declare -F _tok >/dev/null && _tok "$@"
     return 0
 }
 

@@ -16,8 +16,9 @@ if command -q tok
     end
 
     # Completions: fish autoloads tok.fish from $fish_complete_path on first use, so an installed
-    # file needs nothing here. Otherwise try the prefix tok itself was installed into, and only
-    # then define the subcommands by hand. Nothing is generated at shell start.
+    # file needs nothing here; otherwise the script built into this tok is loaded (one short
+    # process). Account names and login scopes come from the config file, and commands after
+    # `tok exec --` are completed as commands.
     set -l __tok_found
     for __tok_dir in $fish_complete_path
         if test -r "$__tok_dir/tok.fish"
@@ -27,24 +28,40 @@ if command -q tok
     end
     set -e __tok_dir
     if not set -q __tok_found[1]
-        set -l __tok_prefix (string replace -r '/[^/]*/[^/]*$' '' -- (command -s tok))
-        for __tok_file in "$__tok_prefix/share/fish/vendor_completions.d/tok.fish" \
-                "$__tok_prefix/share/fish/completions/tok.fish"
-            if test -r "$__tok_file"
-                source "$__tok_file"
-                set __tok_found 1
-                break
-            end
-        end
-        set -e __tok_file
+        command tok completions fish 2>/dev/null | source
     end
-    if not set -q __tok_found[1]
-        complete -c tok -n __fish_use_subcommand -f \
-            -a 'login get env exec init status list logout unlock lock agent help'
-        complete -c tok -n '__fish_seen_subcommand_from agent' -f -a 'start stop status run'
-        complete -c tok -n '__fish_seen_subcommand_from init' -f -a 'bash zsh fish'
-        complete -c tok -l shell -x -a 'sh bash zsh fish csh tcsh'
+    complete -c tok -s a -l account -x -a '(__tok_accounts)'
+    complete -c tok -s s -l scope -x -a '(__tok_scopes)'
+    complete -c tok -n '__fish_seen_subcommand_from get login logout; and test (count (commandline -opc)) -eq 2' \
+        -f -a '(__tok_accounts)'
+    complete -c tok -n __tok_after_exec_dashes -x -a '(__fish_complete_subcommand --fcs-skip=(__tok_exec_skip))'
+end
+
+# Account names and login scopes, read from tok's config file: no process, no agent.
+function __tok_config_file
+    if set -q TOK_CONFIG; and test -n "$TOK_CONFIG"
+        echo $TOK_CONFIG
+    else if set -q XDG_CONFIG_HOME; and test -n "$XDG_CONFIG_HOME"
+        echo $XDG_CONFIG_HOME/tok/config.toml
+    else
+        echo $HOME/.config/tok/config.toml
     end
+end
+function __tok_accounts
+    sed -n 's/^\[accounts\.\(.*\)\]$/\1/p' (__tok_config_file) 2>/dev/null | string replace -a '"' ''
+end
+function __tok_scopes
+    sed -n 's/^scopes = \[\(.*\)\]$/\1/p' (__tok_config_file) 2>/dev/null | string replace -ra '[",]' '' |
+        string split ' ' | string match -v -r '^(|openid|offline_access)$' | sort -u
+end
+# True after `tok exec … --`; __tok_exec_skip says how many words precede the command.
+function __tok_after_exec_dashes
+    set -l words (commandline -opc)
+    test "$words[2]" = exec; and contains -- -- $words
+end
+function __tok_exec_skip
+    set -l words (commandline -opc)
+    contains -i -- -- $words
 end
 
 # tok_use [tok env options]: point this shell at a fresh token file (BEARER_TOKEN_FILE).

@@ -20,67 +20,54 @@ __tok_init() {
         (command tok agent start </dev/null >/dev/null 2>&1 &)
     fi
 
-    # Completions: never generate anything at shell start. compinit already picked up an
-    # installed _tok from $fpath; otherwise look in the usual places (and in the prefix tok was
-    # installed into), which packagers and `make install`-style setups use but $fpath may lack.
-    (( ${+_comps[tok]} )) && return 0
-    local prefix=${commands[tok]:h:h} d found=
-    for d in $fpath; do
-        [[ -r $d/_tok ]] && { found=$d; break; }
-    done
-    if [[ -z $found ]]; then
-        for d in \
-            ${XDG_DATA_HOME:-$HOME/.local/share}/zsh/site-functions \
-            $prefix/share/zsh/site-functions \
-            /usr/local/share/zsh/site-functions \
-            /usr/share/zsh/vendor-completions \
-            /usr/share/zsh/site-functions; do
-            if [[ -r $d/_tok ]]; then
-                found=$d
-                fpath=($d $fpath)
-                break
-            fi
-        done
-    fi
-    # Without compinit there is no compdef; a later compinit still finds _tok through $fpath.
+    # Completions: nothing runs at shell start. On the first TAB, __tok_complete loads the
+    # completion function built into this tok (`tok completions zsh`, always the binary's own
+    # version) and adds what a static script cannot know: account names and login scopes from
+    # the config file, and commands after `tok exec --`. Without compinit there is no compdef.
     (( $+functions[compdef] )) || return 0
-    if [[ -n $found ]]; then
-        autoload -Uz _tok
-        compdef _tok tok
-    else
-        compdef __tok_complete_fallback tok
-    fi
+    compdef __tok_complete tok
     return 0
 }
 
-# Used only when no _tok is installed: the subcommands, and file names everywhere else.
-__tok_complete_fallback() {
-    local -a cmds
-    cmds=(
-        'login:log in to a provider (device flow)'
-        'get:print an access token'
-        'env:write a token file and print shell lines to eval'
-        'exec:run a command with a token file kept fresh'
-        'init:print the shell integration snippet'
-        'status:show the agent, store, accounts and cached tokens'
-        'list:show the agent, store, accounts and cached tokens'
-        'logout:revoke and forget a login'
-        'unlock:give the agent the file store passphrase'
-        'lock:forget the file store key and cached tokens'
-        'agent:start, stop or inspect the agent'
-        'help:print help'
-    )
-    if (( CURRENT == 2 )); then
-        _describe -t commands 'tok command' cmds
-    elif (( CURRENT == 3 )) && [[ $words[2] == agent ]]; then
-        _values 'agent command' start stop status run
-    elif (( CURRENT == 3 )) && [[ $words[2] == init ]]; then
-        _values 'shell' bash zsh fish
-    elif [[ $words[CURRENT-1] == --shell ]]; then
-        _values 'shell' sh bash zsh fish csh tcsh
-    else
-        _files
+# Account names and login scopes, read from tok's config file: no process, no agent.
+__tok_accounts() {
+    local f=${TOK_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/tok/config.toml}
+    [[ -r $f ]] || return 0
+    sed -n 's/^\[accounts\.\(.*\)\]$/\1/p' $f | tr -d '"'
+}
+__tok_scopes() {
+    local f=${TOK_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/tok/config.toml}
+    [[ -r $f ]] || return 0
+    sed -n 's/^scopes = \[\(.*\)\]$/\1/p' $f | tr -d '",' | tr ' ' '\n' |
+        grep -v -e '^$' -e '^openid$' -e '^offline_access$' | sort -u
+}
+
+__tok_complete() {
+    local i
+    if [[ $words[2] == exec ]]; then
+        for (( i = 3; i < CURRENT; i++ )); do
+            if [[ $words[i] == -- ]]; then
+                shift $i words
+                (( CURRENT -= i ))
+                _normal
+                return
+            fi
+        done
     fi
+    case $words[CURRENT-1] in
+        (-a|--account) compadd -- ${(f)"$(__tok_accounts)"}; return ;;
+        (-s|--scope) compadd -- ${(f)"$(__tok_scopes)"}; return ;;
+    esac
+    if (( CURRENT == 3 )) && [[ $words[2] == (get|login|logout) && $PREFIX != -* ]]; then
+        compadd -- ${(f)"$(__tok_accounts)"}
+        return
+    fi
+    if (( ! $+functions[_tok] )); then
+        eval "$(command tok completions zsh 2>/dev/null)"
+        # The script registers _tok for tok: keep this function in front of it.
+        compdef __tok_complete tok
+    fi
+    (( $+functions[_tok] )) && _tok "$@"
 }
 
 # tok_use [tok env options]: point this shell at a fresh token file (BEARER_TOKEN_FILE).

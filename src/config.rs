@@ -152,13 +152,28 @@ impl Config {
     /// Finds the account a request means: by name, by issuer, or the default.
     pub fn resolve(&self, name: Option<&str>, issuer: Option<&str>) -> Result<String, String> {
         if let Some(name) = name {
-            return if self.accounts.contains_key(name) {
-                Ok(name.to_string())
-            } else {
-                Err(format!(
-                    "no account named `{name}`; run `tok login {name} --issuer URL` first"
-                ))
-            };
+            if self.accounts.contains_key(name) {
+                return Ok(name.to_string());
+            }
+            let known: Vec<&str> = self.accounts.keys().map(String::as_str).collect();
+            let guess = known
+                .iter()
+                .map(|k| (edit_distance(k, name), *k))
+                .filter(|(d, k)| *d <= 2 && *d < k.len().max(name.len()))
+                .min();
+            return Err(match (guess, known.is_empty()) {
+                (Some((_, k)), _) => format!(
+                    "no account named `{name}`; did you mean `{k}`? (accounts: {})",
+                    known.join(", ")
+                ),
+                (None, false) => format!(
+                    "no account named `{name}` (accounts: {}); to add it: `tok login {name} --issuer URL`",
+                    known.join(", ")
+                ),
+                (None, true) => format!(
+                    "no account named `{name}`; run `tok login {name} --issuer URL` (or `tok login {name}` for a preset in `tok issuers`)"
+                ),
+            });
         }
         if let Some(issuer) = issuer {
             let want = issuer.trim_end_matches('/');
@@ -192,6 +207,22 @@ impl Config {
             ),
         }
     }
+}
+
+/// Levenshtein distance, for "did you mean" (names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 pub fn validate_name(name: &str) -> Result<(), ConfigError> {
@@ -262,6 +293,9 @@ mod tests {
             .resolve(Some("zz"), None)
             .unwrap_err()
             .contains("tok login zz"));
+        let e = c.resolve(Some("aa"), None).unwrap_err();
+        assert!(e.contains("did you mean `a`"), "{e}");
+        assert!(e.contains("accounts: a, b"), "{e}");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod dirs;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod inspect;
 pub mod oauth;
 pub mod presets;
 pub mod protocol;

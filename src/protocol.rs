@@ -90,6 +90,9 @@ pub struct TokenRequest {
     /// Refuse a token whose granted scopes are wider than asked (else: a warning).
     #[serde(default)]
     pub exact_scope: bool,
+    /// Refresh even when a cached token would do (`tok get --force`).
+    #[serde(default)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -381,6 +384,7 @@ mod tests {
             audiences: vec!["https://se.example.org".into()],
             min_valid_secs: Some(60),
             exact_scope: true,
+            force: true,
         }));
         round_trip_request(Request::Login(LoginRequest {
             account: Some("cms".into()),

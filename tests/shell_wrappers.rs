@@ -14,7 +14,10 @@ const TOKEN: &str = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0+/=.c2ln-_x";
 
 const FAKE_TOK: &str = r#"#!/bin/sh
 # Fake tok: records its arguments (one per line, then a separator) and answers like tok would.
-{ printf '%s\n' "$@"; echo '--END--'; } >> "$FAKE_DIR/tok.args"
+# One write per record: two fake toks at once (the snippet's background `tok agent start`
+# beside `tok env`) must not interleave their lines (issue 11: a flaky zsh test).
+record=$(printf '%s\n' "$@"; printf '%s' '--END--')
+printf '%s\n' "$record" >> "$FAKE_DIR/tok.args"
 [ "${FAKE_TOK_EXIT:-0}" = 0 ] || { echo "tok: fake failure" >&2; exit "$FAKE_TOK_EXIT"; }
 case "$1" in
 get)
@@ -28,6 +31,12 @@ get)
     else
         printf '%s\n' "$FAKE_TOKEN"
     fi ;;
+completions)
+    case "$2" in
+        bash) cat "$FAKE_REPO/completions/tok.bash" ;;
+        zsh) cat "$FAKE_REPO/completions/_tok" ;;
+        fish) cat "$FAKE_REPO/completions/tok.fish" ;;
+    esac ;;
 env)
     case "$3" in
         fish) printf 'set -gx BEARER_TOKEN_FILE %s;\nset -e BEARER_TOKEN;\n' "$FAKE_DIR/bt" ;;
@@ -116,6 +125,7 @@ impl Fake {
             .env("XDG_CONFIG_HOME", self.path().join("home/.config"))
             .env("XDG_CACHE_HOME", self.path().join("home/.cache"))
             .env("FAKE_DIR", self.path())
+            .env("FAKE_REPO", repo())
             .env("FAKE_TOKEN", TOKEN)
             .env("LANG", "C");
         c
@@ -793,18 +803,22 @@ fn bash_snippet_respects_no_autostart_and_a_missing_tok() {
 }
 
 #[test]
-fn bash_snippet_loads_installed_completions_from_tok_prefix() {
+fn bash_snippet_loads_toks_own_completions_on_first_use() {
     let f = Fake::new();
-    // tok installed as PREFIX/bin/tok with PREFIX/share/bash-completion/completions/tok.
-    let comp = f.path().join("share/bash-completion/completions");
-    fs::create_dir_all(&comp).unwrap();
-    fs::copy(repo().join("completions/tok.bash"), comp.join("tok")).unwrap();
-    let out = eval_snippet(&f, "bash", "shell/tok.bash", "complete -p tok", &[]);
+    // Nothing runs at start; the first completion loads `tok completions bash` (issue 11).
+    let after = "complete -p tok\n\
+                 declare -F _tok >/dev/null && exit 96\n\
+                 COMP_WORDS=(tok sta); COMP_CWORD=1; __tok_complete tok sta tok\n\
+                 printf '%s\\n' \"${COMPREPLY[@]}\"\n\
+                 complete -p tok";
+    let out = eval_snippet(&f, "bash", "shell/tok.bash", after, &[]);
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    assert!(
-        text(&out.stdout).contains("-F _tok tok"),
-        "stdout: {}",
-        text(&out.stdout)
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("status"), "stdout: {stdout}");
+    assert_eq!(
+        stdout.matches("-F __tok_complete tok").count(),
+        2,
+        "ours stays in front of the generated one: {stdout}"
     );
 }
 

@@ -165,7 +165,13 @@ async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>
         };
     }
     match &*slot {
-        RefreshSlot::Missing => ("needs login", Some("not logged in".to_string())),
+        RefreshSlot::Missing => (
+            "needs login",
+            Some(format!(
+                "not logged in with the `{}` store (a login lives in the store the agent used at login: start the agent with that store, or run `tok login {name}`)",
+                state.store_kind
+            )),
+        ),
         RefreshSlot::Unstored(_) => (
             "not stored",
             Some("the provider rotated the refresh token and the store refused the new one; it is in the agent's memory only: fix the store (e.g. `tok unlock`), then `tok get` stores it".to_string()),

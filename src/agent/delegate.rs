@@ -61,6 +61,7 @@ pub async fn delegate(state: &State, req: DelegateRequest) -> Result<Response, F
             audiences: vec![],
             min_valid_secs: Some(SUBJECT_MIN_VALID_SECS),
             exact_scope: false,
+            force: false,
         },
     )
     .await?;

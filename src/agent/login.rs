@@ -105,6 +105,48 @@ where
         }
     };
 
+    let account = Account {
+        issuer: issuer.clone(),
+        client_id: creds.client_id.clone(),
+        has_client_secret: creds.client_secret.is_some(),
+        registered,
+        scopes: scopes.clone(),
+        audience_param,
+        ca_file,
+        // A setting the user chose by hand survives a new login.
+        exact_scope: existing.as_ref().is_some_and(|a| a.exact_scope),
+        refresh_invalidates_tokens: req.refresh_invalidates_tokens.unwrap_or_else(|| {
+            existing
+                .as_ref()
+                .is_some_and(|a| a.refresh_invalidates_tokens)
+        }),
+        narrowing: req
+            .narrowing
+            .or(existing.as_ref().map(|a| a.narrowing))
+            .unwrap_or_default(),
+        // A new login starts a new lifetime: only what this login asked for.
+        login_not_after: req
+            .lifetime_secs
+            .map(|s| crate::protocol::unix_now().saturating_add(s)),
+        confirm: req
+            .confirm
+            .unwrap_or_else(|| existing.as_ref().is_some_and(|a| a.confirm)),
+    };
+    // A new account is kept from here on, so that `tok login NAME` can try again with the
+    // same issuer, client and CA after a denied, expired or cancelled first login.
+    if existing.is_none() {
+        if let Some(secret) = &creds.client_secret {
+            state
+                .store_save(client_secret_key(&name), secret.expose())
+                .await?;
+        }
+        let provisional = account.clone();
+        state.update_config(|c| {
+            c.accounts.insert(name.clone(), provisional);
+        })?;
+        state.set_needs_login(&name, Some("the first login has not finished".into()));
+    }
+
     let details = oauth::device_authorize(&http, &md, &creds, &scopes)
         .await
         .map_err(provider_failure)?;
@@ -159,33 +201,6 @@ where
         .await?;
     *slot = RefreshSlot::Present(refresh_token);
     drop(slot);
-    let account = Account {
-        issuer: issuer.clone(),
-        client_id: creds.client_id.clone(),
-        has_client_secret: creds.client_secret.is_some(),
-        registered,
-        scopes: scopes.clone(),
-        audience_param,
-        ca_file,
-        // A setting the user chose by hand survives a new login.
-        exact_scope: existing.as_ref().is_some_and(|a| a.exact_scope),
-        refresh_invalidates_tokens: req.refresh_invalidates_tokens.unwrap_or_else(|| {
-            existing
-                .as_ref()
-                .is_some_and(|a| a.refresh_invalidates_tokens)
-        }),
-        narrowing: req
-            .narrowing
-            .or(existing.as_ref().map(|a| a.narrowing))
-            .unwrap_or_default(),
-        // A new login starts a new lifetime: only what this login asked for.
-        login_not_after: req
-            .lifetime_secs
-            .map(|s| crate::protocol::unix_now().saturating_add(s)),
-        confirm: req
-            .confirm
-            .unwrap_or_else(|| existing.as_ref().is_some_and(|a| a.confirm)),
-    };
     state.update_config(|c| {
         c.accounts.insert(name.clone(), account);
         if req.make_default || c.default_account.is_none() {

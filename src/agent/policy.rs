@@ -78,6 +78,13 @@ async fn admit(
         ));
     }
     let config = state.config()?;
+    if config.accounts.is_empty() {
+        // Nothing is wrong with the command: a login is what is missing (exit 3).
+        return Err(Failure::new(
+            ErrorKind::NeedsLogin,
+            "no account yet; run `tok login NAME --issuer URL`, or `tok login NAME` with a preset from `tok issuers`",
+        ));
+    }
     let name = config
         .resolve(account, issuer)
         .map_err(|m| Failure::new(ErrorKind::Usage, m))?;

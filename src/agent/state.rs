@@ -38,11 +38,11 @@ impl Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        let kind = match e {
-            StoreError::Locked => ErrorKind::Locked,
-            _ => ErrorKind::Internal,
-        };
-        Failure::new(kind, format!("secret store: {e}"))
+        match e {
+            // The message says it all; a prefix would only stutter.
+            StoreError::Locked => Failure::new(ErrorKind::Locked, e.to_string()),
+            _ => Failure::new(ErrorKind::Internal, format!("secret store: {e}")),
+        }
     }
 }
 

@@ -20,6 +20,8 @@ struct Wanted {
     key: CacheKey,
     min_valid: u64,
     exact: bool,
+    /// Skip the cache (`tok get --force`).
+    force: bool,
 }
 
 impl Wanted {
@@ -39,15 +41,30 @@ impl Wanted {
         }
     }
 
-    /// A cached token that still lives long enough (and, for exact requests, is not wider).
+    /// A cached token that still lives long enough (and, for exact requests, is not wider);
+    /// none when the request forces a refresh.
     fn cached(&self, state: &State) -> Result<Option<TokenGrant>, Failure> {
+        if self.force {
+            return Ok(None);
+        }
         let Some(hit) = state.cache.get(&self.key, unix_now(), self.min_valid) else {
             return Ok(None);
         };
         if self.exact {
             refuse_wider(&self.name, &self.key.scopes, &hit.granted_scopes)?;
         }
-        Ok(Some(self.grant(hit)))
+        let expires_at = hit.expires_at;
+        let mut grant = self.grant(hit);
+        if let Some(reason) = state.needs_login(&self.name) {
+            // Still valid, so still served: but the user must know it is the last one.
+            grant.warning = Some(format!(
+                "account `{}` needs a new login ({reason}); this cached token is served until it expires at {}, then requests fail: run `tok login {}`",
+                self.name,
+                crate::protocol::rfc3339(expires_at),
+                self.name
+            ));
+        }
+        Ok(Some(grant))
     }
 }
 
@@ -96,6 +113,7 @@ pub async fn get_token_traced(
             audiences: req.audiences,
         },
         exact: req.exact_scope || account.exact_scope,
+        force: req.force,
         name,
         account,
         min_valid,
@@ -234,6 +252,7 @@ async fn narrow_by_exchange(state: &State, wanted: Wanted) -> Result<TokenGrant,
             audiences: vec![],
             min_valid_secs: Some(wanted.min_valid.max(30)),
             exact_scope: false,
+            force: false,
         },
     )
     .await?;
@@ -270,8 +289,16 @@ fn finish(state: &State, wanted: &Wanted, tokens: TokenSet) -> Result<TokenGrant
         Some(d) => now.saturating_add(d.as_secs()),
         None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
     };
-    if expires_at.saturating_sub(now) < wanted.min_valid {
-        tracing::warn!(account = %name, "the provider issued a token living {}s, less than the {}s asked for", expires_at.saturating_sub(now), wanted.min_valid);
+    let mut warning = None;
+    let lives = expires_at.saturating_sub(now);
+    if lives < wanted.min_valid {
+        let text = format!(
+            "the provider issued a token living {}, less than the {} asked for (--min-valid): it cannot be cached, so every request refreshes; ask for less",
+            human(lives),
+            human(wanted.min_valid)
+        );
+        tracing::warn!(account = %name, "{text}");
+        warning = Some(text);
     }
     // What was granted: the response says, else the token itself.
     let granted = tokens
@@ -283,7 +310,6 @@ fn finish(state: &State, wanted: &Wanted, tokens: TokenSet) -> Result<TokenGrant
         // Not cached either: the same request would get the same answer.
         refuse_wider(name, &wanted.key.scopes, &granted)?;
     }
-    let mut warning = None;
     // Without narrowing, wide tokens are what the user chose.
     if wanted.account.narrowing != Narrowing::None {
         if let Some(text) = wider_text(&wanted.key.scopes, &granted) {
@@ -303,6 +329,10 @@ fn finish(state: &State, wanted: &Wanted, tokens: TokenSet) -> Result<TokenGrant
     let mut answer = wanted.grant(cached);
     answer.warning = warning;
     Ok(answer)
+}
+
+fn human(secs: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
 }
 
 /// A refusal, with a hint where the provider's error code points at a fix.

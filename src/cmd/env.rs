@@ -18,9 +18,15 @@ pub fn run(args: EnvArgs) -> Result<()> {
             &["BEARER_TOKEN_FILE"],
         ))
     } else {
-        let path = match &args.file {
-            Some(p) => absolute(p)?,
-            None => tokenfile::discovery_path(args.purpose.as_deref())?,
+        // A BEARER_TOKEN_FILE already set (by a batch system, a wrapper) is where this
+        // shell's tools look: renew that file rather than point them elsewhere.
+        let inherited = std::env::var_os("BEARER_TOKEN_FILE")
+            .filter(|p| !p.is_empty() && args.purpose.is_none())
+            .map(std::path::PathBuf::from);
+        let path = match (&args.file, inherited) {
+            (Some(p), _) => absolute(p)?,
+            (None, Some(p)) => absolute(&p)?,
+            (None, None) => tokenfile::discovery_path(args.purpose.as_deref())?,
         };
         let path_text = path
             .to_str()

@@ -116,11 +116,18 @@ pub fn run(args: ExecArgs) -> Result<u8> {
             }
             Err(e) => {
                 let left = current.expires_at.saturating_sub(unix_now());
-                let why = format!("{e:#}");
+                let current_state = if left == 0 {
+                    "the current token has expired".to_string()
+                } else {
+                    format!(
+                        "the current one is valid {} more",
+                        humantime::format_duration(Duration::from_secs(left))
+                    )
+                };
                 eprintln!(
-                    "tok exec: renewing the token failed: {}; retrying in {}s (the current token is valid for {left}s more)",
-                    crate::terminal::printable(&why),
-                    retry_delay.as_secs()
+                    "tok exec: could not renew the token, retrying in {}s ({current_state}): {}",
+                    retry_delay.as_secs(),
+                    short_reason(&format!("{e:#}"))
                 );
                 next_try = retry_delay;
                 retry_delay = (retry_delay * 2).min(MAX_RETRY_DELAY);
@@ -134,6 +141,23 @@ pub fn run(args: ExecArgs) -> Result<u8> {
         _ => 1,
     };
     Ok(code.clamp(0, 255) as u8)
+}
+
+/// The gist of a renewal failure for a line a job log can carry: no advice meant for a person
+/// at a prompt ("try again later": tok exec is already retrying), at most one short line.
+fn short_reason(message: &str) -> String {
+    const MAX_CHARS: usize = 160;
+    let text = crate::terminal::one_line(message);
+    let text = text
+        .split("; the login is kept")
+        .next()
+        .unwrap_or(&text)
+        .trim_end_matches([';', ' ']);
+    if text.chars().count() <= MAX_CHARS {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(MAX_CHARS - 1).collect();
+    format!("{cut}…")
 }
 
 /// The selection as `tok get` flags, for a hint the user can paste (a shell word each).

@@ -8,12 +8,21 @@ use crate::protocol::{Request, Response, TokenGrant, TokenRequest};
 use crate::scope::{normalise_audiences, normalise_scopes};
 use anyhow::Result;
 
-pub fn run(args: GetArgs) -> Result<()> {
+pub fn run(mut args: GetArgs) -> Result<()> {
+    if let Some(name) = args.name.take() {
+        args.select.account = Some(name);
+    }
     let source = Source::of(&args.select);
     let grant = source.fetch(&token_request(&args.select)?)?;
     let text = match args.format {
         Format::Token => format!("{}\n", grant.token.expose()),
         Format::Header => format!("Authorization: Bearer {}\n", grant.token.expose()),
+        // RFC 6750 tokens need no quoting (tok refuses any other).
+        Format::Env => format!(
+            "BEARER_TOKEN={}\nBEARER_TOKEN_EXPIRES_AT={}\n",
+            grant.token.expose(),
+            grant.expires_at
+        ),
         Format::Json => {
             let value = serde_json::json!({
                 "access_token": grant.token.expose(),
@@ -32,6 +41,9 @@ pub fn run(args: GetArgs) -> Result<()> {
     };
     let text = zeroize::Zeroizing::new(text);
     print_stdout(&text)?;
+    if args.inspect {
+        super::inspect::to_stderr(grant.token.expose());
+    }
     Ok(())
 }
 
@@ -45,6 +57,7 @@ pub(crate) fn token_request(select: &TokenSelection) -> Result<TokenRequest, Err
             .map_err(|e| Error::Usage(e.to_string()))?,
         min_valid_secs: select.min_valid.map(|d| d.as_secs()),
         exact_scope: select.exact_scope,
+        force: select.force,
     })
 }
 

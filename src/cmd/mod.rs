@@ -2,11 +2,14 @@
 
 mod agent;
 mod audit;
+mod completions;
 mod delegate;
+mod doctor;
 mod env;
 mod exec;
 mod get;
 mod init;
+mod inspect;
 mod issuers;
 mod login;
 mod logout;
@@ -22,10 +25,11 @@ use anyhow::Result;
 use std::io::Write;
 
 /// Runs a command and returns the process exit code on success (`tok exec` passes on its
-/// child's; everything else exits 0).
+/// child's, `tok doctor` says whether a check failed; everything else exits 0).
 pub fn run_exit(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Exec(args) => exec::run(args),
+        Command::Doctor => doctor::run(),
         command => run(Cli { command }).map(|()| crate::error::exit::OK),
     }
 }
@@ -36,7 +40,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Get(args) => get::run(args),
         Command::Env(args) => env::run(args),
         Command::Exec(_) => unreachable!("exec is dispatched by run_exit"),
+        Command::Doctor => unreachable!("doctor is dispatched by run_exit"),
+        Command::Inspect(args) => inspect::run(args),
         Command::Init(args) => init::run(args),
+        Command::Completions(args) => completions::run(args),
         Command::Status(args) => status::run(args),
         Command::Delegate(args) => delegate::run(args),
         Command::Revoke(args) => revoke::run(args),

@@ -15,10 +15,51 @@ pub fn run(args: StatusArgs) -> Result<()> {
         let mut s = serde_json::to_string_pretty(&report)?;
         s.push('\n');
         print_stdout(&s)?;
+    } else if args.short {
+        print_stdout(&render_short(&report))?;
     } else {
         print_stdout(&render(&report))?;
     }
     Ok(())
+}
+
+/// `tok status --short`: one line per account, like `oidc-add -l`.
+fn render_short(report: &StatusReport) -> String {
+    let now = crate::protocol::unix_now();
+    let width = report
+        .accounts
+        .iter()
+        .map(|a| a.name.len())
+        .max()
+        .unwrap_or(0);
+    let mut s = String::new();
+    for a in &report.accounts {
+        let left = a
+            .cached
+            .iter()
+            .map(|t| t.expires_at.saturating_sub(now))
+            .max()
+            .filter(|l| *l > 0)
+            .map(|l| {
+                format!(
+                    "token {} left",
+                    humantime::format_duration(std::time::Duration::from_secs(l))
+                )
+            })
+            .unwrap_or_else(|| "no token cached".to_string());
+        let _ = writeln!(
+            s,
+            "{:<width$} {}{} {} {left}",
+            a.name,
+            a.state,
+            if a.default { " (default)" } else { "" },
+            a.issuer
+        );
+    }
+    if report.accounts.is_empty() {
+        s.push_str("no accounts; run `tok login NAME --issuer URL`\n");
+    }
+    s
 }
 
 fn render(report: &StatusReport) -> String {
@@ -98,9 +139,17 @@ fn render(report: &StatusReport) -> String {
             let left = t.expires_at.saturating_sub(now);
             let _ = writeln!(
                 s,
-                "  cached:   scope [{}] aud [{}] expires {} ({})",
-                t.scopes.join(" "),
-                t.audiences.join(" "),
+                "  cached:   {} {} expires {} ({})",
+                if t.scopes.is_empty() {
+                    "login scopes,".to_string()
+                } else {
+                    format!("scope [{}]", t.scopes.join(" "))
+                },
+                if t.audiences.is_empty() {
+                    "no audience,".to_string()
+                } else {
+                    format!("aud [{}]", t.audiences.join(" "))
+                },
                 rfc3339(t.expires_at),
                 if left == 0 {
                     "expired".to_string()

@@ -10,35 +10,49 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn unlock(args: UnlockArgs) -> Result<()> {
-    let passphrase = match &args.passphrase_file {
-        Some(path) => read_passphrase_file(path)?,
-        None => {
-            // Stores without a passphrase only need the agent's lock lifted; the file store
-            // answers that it needs its passphrase, which is then asked for.
-            // Asked without the automatic unlock of `request`, which would prompt itself.
-            let socket = crate::dirs::socket_path();
-            let asked = crate::client::call_with_restart(&socket, || Request::Unlock {
-                passphrase: Passphrase::new(""),
-            })
-            .and_then(|(_, r)| crate::client::into_result(r));
-            match asked {
-                Ok(_) => {
-                    eprintln!("tok: agent unlocked");
-                    return Ok(());
-                }
-                Err(Error::Agent {
-                    kind: ErrorKind::Locked,
-                    ..
-                }) => prompt()?,
-                Err(e) => return Err(e.into()),
-            }
-        }
+    // Sent without the automatic unlock of `request`, which would prompt by itself and then
+    // resend this very request with the first passphrase.
+    let send = |passphrase: Passphrase| -> Result<(), Error> {
+        let socket = crate::dirs::socket_path();
+        crate::client::call_with_restart(&socket, || Request::Unlock {
+            passphrase: passphrase.clone(),
+        })
+        .and_then(|(_, r)| crate::client::into_result(r))
+        .map(drop)
     };
-    request(|| Request::Unlock {
-        passphrase: passphrase.clone(),
-    })?;
-    eprintln!("tok: store unlocked");
-    Ok(())
+    if let Some(path) = &args.passphrase_file {
+        send(read_passphrase_file(path)?)?;
+        eprintln!("tok: store unlocked");
+        return Ok(());
+    }
+    // Stores without a passphrase only need the agent's lock lifted; the file store answers
+    // that it needs its passphrase, which is then asked for (three tries on a terminal).
+    match send(Passphrase::new("")) {
+        Ok(()) => {
+            eprintln!("tok: agent unlocked");
+            return Ok(());
+        }
+        Err(Error::Agent {
+            kind: ErrorKind::Locked,
+            ..
+        }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match send(prompt()?) {
+            Ok(()) => {
+                eprintln!("tok: store unlocked");
+                return Ok(());
+            }
+            Err(Error::Agent {
+                kind: ErrorKind::Locked,
+                message,
+            }) if tries < 3 => eprintln!("tok: {message}"),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 pub fn lock() -> Result<()> {
@@ -69,10 +83,17 @@ fn prompt() -> Result<Passphrase> {
         }
         .into());
     }
-    let pass = dialoguer::Password::new()
-        .with_prompt("tok store passphrase")
-        .interact()
-        .context("cannot read the passphrase")?;
+    // A store that does not exist yet takes the first passphrase it is given: ask twice.
+    let new_store = !crate::dirs::store_file().exists();
+    let mut ask = dialoguer::Password::new();
+    if new_store {
+        ask = ask
+            .with_prompt("new passphrase for tok's encrypted store")
+            .with_confirmation("repeat it", "the two passphrases differ; try again");
+    } else {
+        ask = ask.with_prompt("tok store passphrase");
+    }
+    let pass = ask.interact().context("cannot read the passphrase")?;
     Ok(Passphrase::new(pass))
 }
 

@@ -4,6 +4,10 @@
 //! keys such as `refresh/cms`. Every call is blocking; the agent runs them on a blocking thread.
 //! A `save` that returns `Ok` means the value is durable: the agent relies on this to drop a
 //! rotated refresh token only after its successor is safe.
+//!
+//! One backend, `openbao`, is shared by the agents of every node a user works on; the trait's
+//! co-operation methods (versions and check-and-set, leases, documents) exist for it, and their
+//! defaults keep the local stores behaving exactly as before.
 
 #[cfg(target_os = "linux")]
 pub mod keyring;
@@ -12,6 +16,7 @@ pub mod keyutils;
 
 pub mod file;
 pub mod memory;
+pub mod openbao;
 
 use crate::secret::Passphrase;
 use secrecy::SecretString;
@@ -38,6 +43,59 @@ pub trait SecretStore: Send + Sync {
     fn is_locked(&self) -> bool {
         false
     }
+
+    /// Whether several agents (on several machines) use this store at once, so that refreshes
+    /// must be co-ordinated with [`acquire_lease`](Self::acquire_lease) and
+    /// [`save_cas`](Self::save_cas). Local stores: `false`.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// `load` with the value's version for [`save_cas`](Self::save_cas) (OpenBao: the KV v2
+    /// version). Local stores: version 0.
+    fn load_versioned(&self, key: &str) -> Result<Option<(SecretString, u64)>, StoreError> {
+        Ok(self.load(key)?.map(|v| (v, 0)))
+    }
+    /// Check-and-set: writes only if the stored version is still `expected_version` (0: only
+    /// if absent). `Ok(false)` when another writer got there first; then nothing was written.
+    /// Returns `Ok(true)` only once the value is durable. Local stores: `save`, `Ok(true)`.
+    fn save_cas(
+        &self,
+        key: &str,
+        value: &SecretString,
+        expected_version: u64,
+    ) -> Result<bool, StoreError> {
+        let _ = expected_version;
+        self.save(key, value)?;
+        Ok(true)
+    }
+    /// Takes (or extends) the lease `name` for `holder` until `ttl` from now: `Ok(true)` when
+    /// it was free, expired, or already `holder`'s; `Ok(false)` while another holder's lease
+    /// lives (never stolen). Local stores: always `Ok(true)`.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let _ = (name, holder, ttl);
+        Ok(true)
+    }
+    /// Frees the lease `name` if `holder` still holds it; otherwise does nothing.
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let _ = (name, holder);
+        Ok(())
+    }
+    /// Keeps a non-secret JSON document (e.g. an account's definition) where every agent of
+    /// a shared store finds it; `delete(key)` removes it. Local stores: nothing is kept.
+    fn save_document(&self, key: &str, json: &str) -> Result<(), StoreError> {
+        let _ = (key, json);
+        Ok(())
+    }
+    /// The document saved under `key`, if any. Local stores: `Ok(None)`.
+    fn load_document(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let _ = key;
+        Ok(None)
+    }
 }
 
 /// A backend choice (`--store`). `Auto` is only a choice, never an opened backend's kind.
@@ -51,6 +109,10 @@ pub enum StoreKind {
     Keyutils,
     File,
     Memory,
+    /// OpenBao or HashiCorp Vault (KV version 2), shared by every node; `vault` is an alias.
+    #[value(name = "openbao", alias = "vault")]
+    #[serde(rename = "openbao", alias = "vault")]
+    OpenBao,
 }
 
 impl StoreKind {
@@ -61,6 +123,7 @@ impl StoreKind {
             StoreKind::Keyutils => "keyutils",
             StoreKind::File => "file",
             StoreKind::Memory => "memory",
+            StoreKind::OpenBao => "openbao",
         }
     }
 }
@@ -86,7 +149,7 @@ pub enum StoreError {
         backend: &'static str,
         reason: String,
     },
-    #[error("the secret store is locked: run `tok unlock` first")]
+    #[error("the encrypted file store is locked: run `tok unlock` (in a batch job, point TOK_PASSPHRASE_FILE at a file holding the passphrase)")]
     Locked,
     #[error("wrong passphrase for the encrypted secret store: nothing was unlocked, try again")]
     WrongPassphrase,
@@ -151,6 +214,19 @@ pub fn open(choice: StoreKind, file_path: &Path) -> Result<Opened, StoreError> {
             kind: StoreKind::Keyutils,
             reason: "keyutils: chosen explicitly".to_string(),
         }),
+        StoreKind::OpenBao => {
+            let store = openbao::OpenBaoStore::open(openbao::OpenBaoConfig::from_env()?)?;
+            let reason = format!(
+                "openbao: chosen explicitly ({}, {})",
+                store.addr(),
+                store.location()
+            );
+            Ok(Opened {
+                store: Box::new(store),
+                kind: StoreKind::OpenBao,
+                reason,
+            })
+        }
     }
 }
 
@@ -242,5 +318,44 @@ mod tests {
             serde_json::to_string(&StoreKind::Keyutils).unwrap(),
             "\"keyutils\""
         );
+        assert_eq!(
+            serde_json::to_string(&StoreKind::OpenBao).unwrap(),
+            "\"openbao\""
+        );
+        let vault: StoreKind = serde_json::from_str("\"vault\"").unwrap();
+        assert_eq!(vault, StoreKind::OpenBao);
+    }
+
+    #[test]
+    fn openbao_and_vault_are_value_names() {
+        use clap::ValueEnum;
+        assert_eq!(
+            StoreKind::from_str("openbao", false).unwrap(),
+            StoreKind::OpenBao
+        );
+        assert_eq!(
+            StoreKind::from_str("vault", false).unwrap(),
+            StoreKind::OpenBao
+        );
+        assert_eq!(StoreKind::OpenBao.to_string(), "openbao");
+    }
+
+    #[test]
+    fn local_stores_keep_their_behaviour_under_the_shared_methods() {
+        let s = memory::MemoryStore::new();
+        assert!(!s.shared());
+        assert!(s.load_versioned("refresh/cms").unwrap().is_none());
+        assert!(s
+            .save_cas("refresh/cms", &SecretString::from("rt1"), 7)
+            .unwrap());
+        let (v, version) = s.load_versioned("refresh/cms").unwrap().unwrap();
+        assert_eq!(secrecy::ExposeSecret::expose_secret(&v), "rt1");
+        assert_eq!(version, 0);
+        let ttl = std::time::Duration::from_secs(1);
+        assert!(s.acquire_lease("refresh/cms", "a", ttl).unwrap());
+        assert!(s.acquire_lease("refresh/cms", "b", ttl).unwrap());
+        s.release_lease("refresh/cms", "a").unwrap();
+        s.save_document("account/cms", "{}").unwrap();
+        assert!(s.load_document("account/cms").unwrap().is_none());
     }
 }

@@ -4,9 +4,11 @@
 mod agent;
 mod answers;
 mod common;
+mod completion;
 mod delegate;
 mod dot;
 mod env_exec;
+mod errors;
 mod faults;
 mod flow;
 mod grid_clients;
@@ -16,4 +18,5 @@ mod policy;
 mod providers;
 mod second_provider;
 mod security;
+mod ux;
 mod xrootd;

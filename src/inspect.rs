@@ -1,0 +1,1184 @@
+//! Reading an access token without trusting it, for `tok inspect` and `tok get --inspect`.
+//!
+//! When a storage element refuses a token, the question is almost always what the token says:
+//! which scopes, which audience, how long it lives, and whether the provider issued a WLCG
+//! profile token at all. This module decodes a JWT's claims — with **no signature check**: tok
+//! is not the token's audience and holds none of the provider's keys, so nothing here is
+//! verified — and lints them against the WLCG common JWT profile. Everything is a pure function
+//! of the token text and the current time, so every rule is unit-tested; the command that reads
+//! stdin and prints lives in `cmd::inspect`.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fmt::Write;
+
+/// The audience that means "any relying party" in the WLCG profile.
+pub const ANY_AUDIENCE: &str = "https://wlcg.cern.ch/jwt/v1/any";
+
+/// The longest access-token lifetime the WLCG profile recommends (1 h is typical).
+pub const MAX_LIFETIME_SECS: i64 = 6 * 3600;
+
+/// How far in the future `iat` may be before it is worth a finding: clocks drift a little.
+pub const CLOCK_LEEWAY_SECS: i64 = 60;
+
+/// OpenID Connect claims that identify a person. The WLCG profile keeps them out of access
+/// tokens: an access token travels to every storage element and job it is used with.
+pub const PERSONAL_CLAIMS: &[&str] = &[
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "birthdate",
+    "picture",
+    "profile",
+    "website",
+    "gender",
+];
+
+/// Claims the WLCG profile requires besides `wlcg.ver` (which has a finding of its own).
+const REQUIRED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "iat", "jti"];
+
+const STORAGE_SCOPES: &[&str] = &[
+    "storage.read",
+    "storage.create",
+    "storage.modify",
+    "storage.stage",
+    "storage.poll",
+];
+
+const COMPUTE_SCOPES: &[&str] = &[
+    "compute.read",
+    "compute.modify",
+    "compute.create",
+    "compute.cancel",
+];
+
+/// Tokens longer than this are not access tokens (XRootD refuses JWTs over 4 KiB already).
+pub const MAX_TOKEN_BYTES: usize = 64 * 1024;
+
+/// What a token turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Token {
+    /// A signed JWT (JWS compact serialisation): header and claims, decoded, not verified.
+    Jwt(Jwt),
+    /// An encrypted JWT (JWE): only its audience can read it.
+    Encrypted,
+    /// Not a JWT: only the provider can say what it grants (introspection).
+    Opaque,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jwt {
+    pub header: Map<String, Value>,
+    pub claims: Map<String, Value>,
+}
+
+/// A token that cannot be what it claims to be. The message never quotes the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+/// The token inside what was piped or passed: surrounding whitespace, an
+/// `Authorization: Bearer` header (`tok get -f header`), the JSON of `tok get -f json` or the
+/// `BEARER_TOKEN=` line of `tok get -f env` are taken off, so every `tok get` format can be
+/// piped in.
+pub fn extract(input: &str) -> Result<String, Malformed> {
+    let mut text = input.trim();
+    if let Some(line) = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("BEARER_TOKEN="))
+    {
+        text = line.trim();
+    }
+    if text.len() > MAX_TOKEN_BYTES {
+        return Err(Malformed(format!(
+            "the input is longer than {MAX_TOKEN_BYTES} bytes: not an access token"
+        )));
+    }
+    if text.starts_with('{') {
+        let value: Value = serde_json::from_str(text).map_err(|_| {
+            Malformed(
+                "the input starts with `{` but is not JSON (`tok get -f json` output is)".into(),
+            )
+        })?;
+        return match value.get("access_token") {
+            Some(Value::String(t)) => Ok(t.trim().to_string()),
+            _ => Err(Malformed(
+                "the JSON has no `access_token` string; pipe `tok get` or `tok get -f json`".into(),
+            )),
+        };
+    }
+    let mut rest = text;
+    if let Some(after) = strip_prefix_ignore_case(rest, "authorization:") {
+        rest = after.trim_start();
+    }
+    if let Some(after) = strip_prefix_ignore_case(rest, "bearer ") {
+        rest = after.trim_start();
+    }
+    if rest.is_empty() {
+        return Err(Malformed(
+            "no token given: pass one as the argument or on stdin (`tok get | tok inspect`)".into(),
+        ));
+    }
+    Ok(rest.to_string())
+}
+
+fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = text.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &text[prefix.len()..])
+}
+
+/// Classifies and decodes a token (as [`extract`] returns it). Nothing is verified.
+pub fn decode(token: &str) -> Result<Token, Malformed> {
+    let b = token.as_bytes();
+    let body = b.len() - b.iter().rev().take_while(|&&c| c == b'=').count();
+    let b64token = body > 0
+        && b[..body]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._~+/".contains(c));
+    if !b64token {
+        return Err(Malformed(
+            "this is not an access token: it holds characters an RFC 6750 bearer token cannot (spaces, quotes, control characters…)".into(),
+        ));
+    }
+    // Every JOSE header is a JSON object, so its base64url starts with `ey` (`{"`); anything
+    // else is an opaque token, whatever dots it holds. Without a dot it is opaque too, unless
+    // it is a lone JWT header (a token cut at its first dot).
+    if !token.starts_with("ey") {
+        return Ok(Token::Opaque);
+    }
+    if !token.contains('.') {
+        return match segment(token, "header") {
+            Ok(_) => Err(Malformed(
+                "this is only a JWT header: the token was cut at its first `.`; copy all of it"
+                    .into(),
+            )),
+            Err(_) => Ok(Token::Opaque),
+        };
+    }
+    let parts: Vec<&str> = token.split('.').collect();
+    match parts.len() {
+        3 => {
+            let header = segment(parts[0], "header")?;
+            let claims = segment(parts[1], "claims (payload)")?;
+            Ok(Token::Jwt(Jwt { header, claims }))
+        }
+        5 => {
+            let header = segment(parts[0], "header")?;
+            if header.contains_key("enc") {
+                Ok(Token::Encrypted)
+            } else {
+                Err(Malformed(
+                    "the token has five parts like an encrypted JWT (JWE), but its header names no `enc` algorithm".into(),
+                ))
+            }
+        }
+        n => Err(Malformed(format!(
+            "the token looks like a JWT but has {n} dot-separated part{}; a JWT has three (header.claims.signature): was it cut or pasted with extra text?",
+            if n == 1 { "" } else { "s" }
+        ))),
+    }
+}
+
+/// One base64url segment holding a JSON object.
+fn segment(text: &str, what: &str) -> Result<Map<String, Value>, Malformed> {
+    use base64::Engine;
+    let bytes = zeroize::Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| Malformed(format!("the JWT's {what} is not base64url")))?,
+    );
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Malformed(format!("the JWT's {what} is not a JSON object"))),
+        Err(_) => Err(Malformed(format!("the JWT's {what} is not JSON"))),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The profile is broken: resources following it refuse the token, or it can never work.
+    Error,
+    /// Allowed, but against the profile's advice or likely to surprise.
+    Warning,
+}
+
+/// One result of linting a token against the WLCG profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub level: Level,
+    /// A stable name for the rule: `wlcg.ver`, `required`, `claims`, `signature`, `scope`,
+    /// `audience`, `groups`, `lifetime`, `expired`, `time`, `personal-data`.
+    pub check: &'static str,
+    pub message: String,
+}
+
+fn error(check: &'static str, message: String) -> Finding {
+    Finding {
+        level: Level::Error,
+        check,
+        message,
+    }
+}
+
+fn warning(check: &'static str, message: String) -> Finding {
+    Finding {
+        level: Level::Warning,
+        check,
+        message,
+    }
+}
+
+/// Lints a decoded JWT against the WLCG common JWT profile at time `now` (unix seconds).
+/// Claim values in messages are made safe for a terminal.
+pub fn lint(jwt: &Jwt, now: i64) -> Vec<Finding> {
+    let claims = &jwt.claims;
+    let mut out = vec![];
+
+    if let Some(Value::String(alg)) = jwt.header.get("alg") {
+        if alg.eq_ignore_ascii_case("none") {
+            out.push(error(
+                "signature",
+                "the token is unsigned (alg `none`): no resource accepts it".into(),
+            ));
+        }
+    }
+
+    match claims.get("wlcg.ver") {
+        None => out.push(error(
+            "wlcg.ver",
+            "no `wlcg.ver` claim: this is not a WLCG profile token, and WLCG storage (XRootD, dCache, StoRM) ignores its storage.* scopes; the provider must issue WLCG tokens (`\"wlcg.ver\": \"1.0\"`)".into(),
+        )),
+        Some(Value::String(v)) if v == "1.0" => {}
+        Some(Value::String(v)) => out.push(warning(
+            "wlcg.ver",
+            format!("`wlcg.ver` is \"{}\"; the profile defines \"1.0\"", show(v)),
+        )),
+        Some(other) => out.push(error(
+            "wlcg.ver",
+            format!("`wlcg.ver` must be the string \"1.0\", not {}", kind(other)),
+        )),
+    }
+
+    let missing: Vec<&str> = REQUIRED_CLAIMS
+        .iter()
+        .copied()
+        .filter(|c| !claims.contains_key(*c))
+        .collect();
+    if !missing.is_empty() {
+        out.push(error(
+            "required",
+            format!(
+                "missing required claim{} {}: the WLCG profile requires iss, sub, aud, exp, iat, jti and wlcg.ver",
+                if missing.len() == 1 { "" } else { "s" },
+                missing.join(", ")
+            ),
+        ));
+    }
+    for name in ["iss", "sub", "jti", "client_id"] {
+        if let Some(v) = claims.get(name) {
+            if !v.is_string() {
+                out.push(error(
+                    "claims",
+                    format!("`{name}` must be a string, not {}", kind(v)),
+                ));
+            }
+        }
+    }
+    for name in ["exp", "iat", "nbf"] {
+        if let Some(v) = claims.get(name) {
+            if !v.is_number() {
+                out.push(error(
+                    "claims",
+                    format!(
+                        "`{name}` must be a number of seconds since 1970, not {}",
+                        kind(v)
+                    ),
+                ));
+            }
+        }
+    }
+
+    match claims.get("scope") {
+        None => {}
+        Some(Value::String(scope)) => {
+            for s in scope.split_whitespace() {
+                if let Some(problem) = check_scope(s) {
+                    out.push(error("scope", problem));
+                }
+            }
+        }
+        Some(other) => out.push(error(
+            "scope",
+            format!(
+                "`scope` must be one space-separated string, not {}",
+                kind(other)
+            ),
+        )),
+    }
+
+    match claims.get("aud") {
+        None => {}
+        Some(Value::String(a)) => out.extend(check_audience(a).map(|m| warning("audience", m))),
+        Some(Value::Array(list)) if list.is_empty() => out.push(error(
+            "audience",
+            "`aud` is an empty list: no resource is the token's audience".into(),
+        )),
+        Some(Value::Array(list)) => {
+            for a in list {
+                match a {
+                    Value::String(a) => {
+                        out.extend(check_audience(a).map(|m| warning("audience", m)))
+                    }
+                    other => out.push(error(
+                        "audience",
+                        format!("`aud` holds {}, not a string", kind(other)),
+                    )),
+                }
+            }
+        }
+        Some(other) => out.push(error(
+            "audience",
+            format!(
+                "`aud` must be a string or a list of strings, not {}",
+                kind(other)
+            ),
+        )),
+    }
+
+    match claims.get("wlcg.groups") {
+        None => {}
+        Some(Value::Array(list)) => {
+            for g in list {
+                match g {
+                    Value::String(g) if g.starts_with('/') => {}
+                    Value::String(g) => out.push(warning(
+                        "groups",
+                        format!(
+                            "group `{}` is not an absolute path such as /cms or /cms/uscms",
+                            show(g)
+                        ),
+                    )),
+                    other => out.push(error(
+                        "groups",
+                        format!("`wlcg.groups` holds {}, not a string", kind(other)),
+                    )),
+                }
+            }
+        }
+        Some(other) => out.push(error(
+            "groups",
+            format!(
+                "`wlcg.groups` must be a list of strings, not {}",
+                kind(other)
+            ),
+        )),
+    }
+
+    let (iat, exp, nbf) = (
+        seconds(claims, "iat"),
+        seconds(claims, "exp"),
+        seconds(claims, "nbf"),
+    );
+    if let (Some(iat), Some(exp)) = (iat, exp) {
+        if exp <= iat {
+            out.push(error(
+                "lifetime",
+                "`exp` is not after `iat`: the token was never valid".into(),
+            ));
+        } else if exp - iat > MAX_LIFETIME_SECS {
+            out.push(warning(
+                "lifetime",
+                format!(
+                    "the token lives {}, longer than the 6 h the WLCG profile recommends for access tokens (1 h is typical): a leaked token stays usable that long; ask for shorter tokens at the provider",
+                    span(exp - iat)
+                ),
+            ));
+        }
+    }
+    if let Some(exp) = exp {
+        if exp <= now {
+            out.push(warning(
+                "expired",
+                format!(
+                    "the token expired {}: get a new one (`tok get`)",
+                    relative(exp - now)
+                ),
+            ));
+        }
+    }
+    if let Some(nbf) = nbf {
+        if nbf > now {
+            out.push(warning(
+                "time",
+                format!(
+                    "the token is not valid before `nbf`, {}",
+                    relative(nbf - now)
+                ),
+            ));
+        }
+    }
+    if let Some(iat) = iat {
+        if iat - now > CLOCK_LEEWAY_SECS {
+            out.push(warning(
+                "time",
+                format!(
+                    "the token was issued {}, in the future: this clock or the provider's is wrong (`tok doctor` checks), and resources that allow no leeway may refuse it",
+                    relative(iat - now)
+                ),
+            ));
+        }
+    }
+
+    let personal: Vec<&str> = PERSONAL_CLAIMS
+        .iter()
+        .copied()
+        .filter(|c| claims.contains_key(*c))
+        .collect();
+    if !personal.is_empty() {
+        out.push(warning(
+            "personal-data",
+            format!(
+                "personal data in an access token ({}): the token goes to every storage element and job it is used with; the WLCG profile keeps identity claims out of access tokens (do not ask for the `profile` or `email` scopes; if the provider adds them anyway, tell its operators)",
+                personal.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// What is wrong with one scope, by the WLCG profile's grammar; `None` when it is fine or is
+/// not a WLCG scope (other OAuth scopes such as `openid` are allowed beside them).
+pub fn check_scope(scope: &str) -> Option<String> {
+    let (name, path) = match scope.split_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (scope, None),
+    };
+    let shown = show(scope);
+    let lower = name.to_ascii_lowercase();
+    let wlcg_family = lower.starts_with("storage.")
+        || lower.starts_with("compute.")
+        || lower.starts_with("wlcg.")
+        || lower == "wlcg";
+    if wlcg_family && lower != name {
+        return Some(format!(
+            "`{shown}`: scopes are case sensitive; the profile spells it `{}`",
+            show(&lower)
+        ));
+    }
+    if STORAGE_SCOPES.contains(&name) {
+        return match path {
+            None => Some(format!(
+                "`{shown}` has no path: storage scopes carry an absolute path (`{shown}:/` for the whole namespace)"
+            )),
+            Some(p) if !p.starts_with('/') => Some(format!(
+                "`{shown}`: the path must be absolute (`{name}:/{}`)",
+                show(p)
+            )),
+            Some(_) => None,
+        };
+    }
+    if name.starts_with("storage.") {
+        return Some(format!(
+            "`{shown}` is not a WLCG storage scope (storage.read, storage.create, storage.modify, storage.stage, storage.poll)"
+        ));
+    }
+    if name.starts_with("compute.") && !COMPUTE_SCOPES.contains(&name) {
+        return Some(format!(
+            "`{shown}` is not a WLCG compute scope (compute.read, compute.modify, compute.create, compute.cancel)"
+        ));
+    }
+    match (name, path) {
+        ("wlcg.groups", Some(p)) if !p.starts_with('/') => Some(format!(
+            "`{shown}`: a group is an absolute path (`wlcg.groups:/{}`)",
+            show(p)
+        )),
+        ("wlcg.groups", _) => None,
+        ("wlcg", None | Some("1.0")) => None,
+        ("wlcg", Some(v)) => Some(format!(
+            "`{shown}`: the profile defines token version 1.0 (`wlcg:1.0`), not {}",
+            show(v)
+        )),
+        (n, _) if n.starts_with("wlcg.") => {
+            Some(format!("`{shown}` is not a WLCG scope (wlcg, wlcg.groups)"))
+        }
+        _ => None,
+    }
+}
+
+/// What is off about one audience, by the WLCG profile's form: a service's origin without
+/// trailing slash or default port, or the "any" URI. Resources compare audiences as strings,
+/// so a different spelling of the right service is refused all the same.
+pub fn check_audience(aud: &str) -> Option<String> {
+    if aud == ANY_AUDIENCE {
+        return None;
+    }
+    let shown = show(aud);
+    if aud.trim_end_matches('/').eq_ignore_ascii_case(ANY_AUDIENCE) {
+        return Some(format!(
+            "audience `{shown}`: the WLCG \"any\" audience is exactly {ANY_AUDIENCE}"
+        ));
+    }
+    let not_uri = || {
+        format!(
+            "audience `{shown}` is not a URL: WLCG audiences are a service's origin (https://se.example.org) or {ANY_AUDIENCE}, and a resource expecting its URL refuses this token"
+        )
+    };
+    let Ok(url) = url::Url::parse(aud) else {
+        return Some(not_uri());
+    };
+    let Some(host) = url.host_str() else {
+        return Some(not_uri());
+    };
+    let origin = format!(
+        "{}://{}{}",
+        url.scheme(),
+        host,
+        url.port().map(|p| format!(":{p}")).unwrap_or_default()
+    );
+    if aud == origin {
+        return None;
+    }
+    let rest = url.path().trim_start_matches('/');
+    if aud == format!("{origin}/") {
+        Some(format!(
+            "audience `{shown}` ends in a slash; the WLCG form is {origin}, and resources compare audiences as strings"
+        ))
+    } else if !rest.is_empty() || url.query().is_some() || url.fragment().is_some() {
+        Some(format!(
+            "audience `{shown}` has a path; a WLCG audience is the service's origin ({origin}) or {ANY_AUDIENCE}"
+        ))
+    } else {
+        Some(format!(
+            "audience `{shown}` is not in the WLCG form {origin} (lower-case host, no default port, no trailing slash)"
+        ))
+    }
+}
+
+/// A claim as whole seconds, when it is a number.
+fn seconds(claims: &Map<String, Value>, name: &str) -> Option<i64> {
+    let v = claims.get(name)?;
+    v.as_i64().or_else(|| v.as_f64().map(|f| f.floor() as i64))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A claim value made safe to show: no control characters, at most 200 characters.
+fn show(text: &str) -> String {
+    let one = crate::terminal::one_line(text);
+    if one.chars().count() > 200 {
+        let mut cut: String = one.chars().take(200).collect();
+        cut.push('…');
+        cut
+    } else {
+        one
+    }
+}
+
+/// `secs` as a short span: `45s`, `4m`, `1h 5m`, `2d 3h`.
+pub fn span(secs: i64) -> String {
+    let s = secs.unsigned_abs();
+    let (d, h, m, sec) = (s / 86400, s % 86400 / 3600, s % 3600 / 60, s % 60);
+    let parts: Vec<String> = if d > 0 {
+        vec![format!("{d}d"), format!("{h}h")]
+    } else if h > 0 {
+        vec![format!("{h}h"), format!("{m}m")]
+    } else if m > 0 {
+        vec![format!("{m}m"), format!("{sec}s")]
+    } else {
+        vec![format!("{sec}s")]
+    };
+    let mut out: Vec<String> = parts
+        .into_iter()
+        .enumerate()
+        .filter(|(i, p)| *i == 0 || !p.starts_with('0'))
+        .map(|(_, p)| p)
+        .collect();
+    // Seconds beside minutes are noise for anything but a short span.
+    if m >= 10 && d == 0 && h == 0 {
+        out.truncate(1);
+    }
+    out.join(" ")
+}
+
+/// A time `delta` seconds from now, said relatively: `in 4m`, `3m ago`, `now`.
+pub fn relative(delta: i64) -> String {
+    match delta {
+        0 => "now".into(),
+        d if d > 0 => format!("in {}", span(d)),
+        d => format!("{} ago", span(d)),
+    }
+}
+
+/// The claims a person reads first, pulled out of a JWT's claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub issuer: Option<String>,
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub groups: Vec<String>,
+    pub jti: Option<String>,
+    pub issued_at: Option<i64>,
+    pub not_before: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub wlcg_ver: Option<String>,
+}
+
+pub fn summary(claims: &Map<String, Value>) -> Summary {
+    let text = |name: &str| match claims.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let list = |name: &str| match claims.get(name) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect(),
+        _ => vec![],
+    };
+    Summary {
+        issuer: text("iss"),
+        subject: text("sub"),
+        client_id: text("client_id").or_else(|| text("azp")),
+        scopes: match claims.get("scope") {
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            _ => list("scope"),
+        },
+        audiences: list("aud"),
+        groups: list("wlcg.groups"),
+        jti: text("jti"),
+        issued_at: seconds(claims, "iat"),
+        not_before: seconds(claims, "nbf"),
+        expires_at: seconds(claims, "exp"),
+        wlcg_ver: text("wlcg.ver"),
+    }
+}
+
+/// The words shown for an opaque or encrypted token.
+pub fn undecodable(token: &Token) -> Option<&'static str> {
+    match token {
+        Token::Jwt(_) => None,
+        Token::Opaque => Some(
+            "opaque token, nothing to decode: only its provider can say what it grants (token introspection)",
+        ),
+        Token::Encrypted => Some(
+            "encrypted token (JWE), nothing to decode: only its audience holds the key",
+        ),
+    }
+}
+
+/// The human-readable report. `local_time` formats unix seconds for the reader's time zone
+/// (the caller's business: this module has no clock and no time zone).
+pub fn render(
+    jwt: &Jwt,
+    findings: &[Finding],
+    now: i64,
+    local_time: &dyn Fn(i64) -> String,
+) -> String {
+    let s = summary(&jwt.claims);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "JWT access token, decoded but NOT verified (no signature check)"
+    );
+    let opt = |v: &Option<String>| v.as_deref().map(show).unwrap_or_else(|| "(none)".into());
+    let many = |v: &[String]| {
+        if v.is_empty() {
+            "(none)".to_string()
+        } else {
+            v.iter().map(|x| show(x)).collect::<Vec<_>>().join(" ")
+        }
+    };
+    let when = |t: Option<i64>| match t {
+        Some(t) => format!("{} ({})", local_time(t), relative(t - now)),
+        None => "(none)".into(),
+    };
+    let _ = writeln!(out, "  issuer:    {}", opt(&s.issuer));
+    let _ = writeln!(out, "  subject:   {}", opt(&s.subject));
+    let _ = writeln!(out, "  client:    {}", opt(&s.client_id));
+    let _ = writeln!(out, "  scopes:    {}", many(&s.scopes));
+    let _ = writeln!(out, "  audience:  {}", many(&s.audiences));
+    let _ = writeln!(out, "  groups:    {}", many(&s.groups));
+    let _ = writeln!(out, "  jti:       {}", opt(&s.jti));
+    let _ = writeln!(out, "  issued:    {}", when(s.issued_at));
+    if s.not_before.is_some() && s.not_before != s.issued_at {
+        let _ = writeln!(out, "  nbf:       {}", when(s.not_before));
+    }
+    let _ = writeln!(out, "  expires:   {}", when(s.expires_at));
+    if let (Some(iat), Some(exp)) = (s.issued_at, s.expires_at) {
+        if exp > iat {
+            let _ = writeln!(out, "  lifetime:  {}", span(exp - iat));
+        }
+    }
+    let _ = writeln!(out, "  wlcg.ver:  {}", opt(&s.wlcg_ver));
+    let header = |name: &str| jwt.header.get(name).and_then(Value::as_str).map(show);
+    let _ = writeln!(
+        out,
+        "  signed:    {}{}{}",
+        header("alg").unwrap_or_else(|| "(no alg)".into()),
+        header("kid")
+            .map(|k| format!(", key {k}"))
+            .unwrap_or_default(),
+        header("typ")
+            .map(|t| format!(", type {t}"))
+            .unwrap_or_default()
+    );
+    let (errors, warnings) = count(findings);
+    if findings.is_empty() {
+        let _ = writeln!(out, "WLCG profile: no findings");
+    } else {
+        let _ = writeln!(
+            out,
+            "WLCG profile: {errors} error{}, {warnings} warning{}",
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        );
+    }
+    for f in findings {
+        let level = match f.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        let _ = writeln!(out, "  {level:<8}{}: {}", f.check, f.message);
+    }
+    out
+}
+
+fn count(findings: &[Finding]) -> (usize, usize) {
+    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+    (errors, findings.len() - errors)
+}
+
+/// The machine-readable report: header, claims and findings, never the token itself.
+pub fn to_json(token: &Token, findings: &[Finding]) -> Value {
+    match token {
+        Token::Jwt(jwt) => {
+            let (errors, warnings) = count(findings);
+            serde_json::json!({
+                "format": "jwt",
+                "verified": false,
+                "header": jwt.header,
+                "claims": jwt.claims,
+                "lint": findings,
+                "errors": errors,
+                "warnings": warnings,
+            })
+        }
+        other => serde_json::json!({
+            "format": if *other == Token::Encrypted { "jwe" } else { "opaque" },
+            "verified": false,
+            "message": undecodable(other),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn b64(v: &Value) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    }
+
+    fn jwt_text(claims: Value) -> String {
+        format!(
+            "{}.{}.c2lnbmF0dXJl",
+            b64(&json!({"alg": "RS256", "kid": "k1", "typ": "at+jwt"})),
+            b64(&claims)
+        )
+    }
+
+    /// A token the WLCG profile has nothing to say about.
+    fn good() -> Value {
+        json!({
+            "iss": "https://iam.example.org/",
+            "sub": "a1b2c3",
+            "aud": "https://se.example.org",
+            "exp": NOW + 1200,
+            "iat": NOW - 2400,
+            "nbf": NOW - 2400,
+            "jti": "0f8e-77",
+            "client_id": "tok-client",
+            "scope": "openid offline_access storage.read:/ storage.modify:/store compute.create wlcg.groups:/cms wlcg",
+            "wlcg.ver": "1.0",
+            "wlcg.groups": ["/cms", "/cms/uscms"],
+        })
+    }
+
+    fn jwt(claims: Value) -> Jwt {
+        match decode(&jwt_text(claims)).unwrap() {
+            Token::Jwt(j) => j,
+            other => panic!("not a JWT: {other:?}"),
+        }
+    }
+
+    fn with(changes: Value) -> Jwt {
+        let mut c = good();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        jwt(c)
+    }
+
+    fn checks(j: &Jwt) -> Vec<(Level, &'static str)> {
+        lint(j, NOW).iter().map(|f| (f.level, f.check)).collect()
+    }
+
+    #[test]
+    fn a_good_token_decodes_and_has_no_findings() {
+        let j = jwt(good());
+        assert_eq!(j.header["alg"], "RS256");
+        assert_eq!(lint(&j, NOW), vec![]);
+        let s = summary(&j.claims);
+        assert_eq!(s.issuer.as_deref(), Some("https://iam.example.org/"));
+        assert_eq!(s.subject.as_deref(), Some("a1b2c3"));
+        assert_eq!(s.client_id.as_deref(), Some("tok-client"));
+        assert_eq!(s.audiences, vec!["https://se.example.org"]);
+        assert_eq!(s.groups, vec!["/cms", "/cms/uscms"]);
+        assert_eq!(s.scopes.len(), 7);
+        assert_eq!(s.expires_at, Some(NOW + 1200));
+        assert_eq!(s.jti.as_deref(), Some("0f8e-77"));
+    }
+
+    #[test]
+    fn padded_segments_and_float_times_are_read() {
+        use base64::Engine;
+        let mut c = good();
+        c["exp"] = json!((NOW + 60) as f64 + 0.5);
+        let payload = base64::engine::general_purpose::URL_SAFE.encode(c.to_string());
+        let header = b64(&json!({"alg": "ES256"}));
+        let Token::Jwt(j) = decode(&format!("{header}.{payload}.sig")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(summary(&j.claims).expires_at, Some(NOW + 60));
+    }
+
+    #[test]
+    fn input_forms_of_tok_get_are_accepted() {
+        let t = jwt_text(good());
+        assert_eq!(extract(&format!("  {t}\n")).unwrap(), t);
+        assert_eq!(extract(&format!("Authorization: Bearer {t}\n")).unwrap(), t);
+        assert_eq!(extract(&format!("bearer {t}")).unwrap(), t);
+        let json = json!({"access_token": t, "token_type": "Bearer"}).to_string();
+        assert_eq!(extract(&json).unwrap(), t);
+        let env = format!("BEARER_TOKEN={t}\nBEARER_TOKEN_EXPIRES_AT=1800000000\n");
+        assert_eq!(extract(&env).unwrap(), t);
+        assert!(extract("{\"token\": 1}").is_err());
+        assert!(extract("{not json").is_err());
+        assert!(extract("   \n").is_err());
+        assert!(extract(&"a".repeat(MAX_TOKEN_BYTES + 1)).is_err());
+    }
+
+    #[test]
+    fn opaque_and_encrypted_tokens_are_told_apart() {
+        assert_eq!(decode("2YotnFZFEjr1zCsicMWpAA").unwrap(), Token::Opaque);
+        assert_eq!(decode("ya29.a0AfH6SMB-x_y~z+/=").unwrap(), Token::Opaque);
+        assert_eq!(decode("eyQ3kPq9zXw2").unwrap(), Token::Opaque);
+        assert!(decode("eyJhbGciOiJSUzI1NiJ9")
+            .unwrap_err()
+            .0
+            .contains("only a JWT header"));
+        let h = b64(&json!({"alg": "RSA-OAEP", "enc": "A256GCM"}));
+        assert_eq!(decode(&format!("{h}.a.b.c.d")).unwrap(), Token::Encrypted);
+        assert!(undecodable(&Token::Opaque)
+            .unwrap()
+            .starts_with("opaque token, nothing to decode"));
+    }
+
+    #[test]
+    fn malformed_tokens_are_errors_that_never_quote_the_token() {
+        let secretish = "eyJzZWNyZXQ";
+        for bad in [
+            "not a token at all",
+            "tok\u{1b}[2J",
+            "eyJhbGciOiJSUzI1NiJ9.eyJ!!.sig",
+            &format!("{secretish}.eyJhIjoxfQ"),
+            "eyJub3QganNvbg.eyJhIjoxfQ.sig",
+            &format!("{}.WzEsMl0.sig", b64(&json!({"alg":"RS256"}))),
+            &format!("{}.a.b.c.d", b64(&json!({"alg":"RS256"}))),
+            "",
+        ] {
+            let e = decode(bad).expect_err(bad).to_string();
+            if bad.len() > 4 {
+                assert!(!e.contains(bad), "{e}");
+            }
+            assert!(!e.contains(secretish), "{e}");
+        }
+        assert!(decode("eyJhbGciOiJSUzI1NiJ9.eyJhIjoxfQ")
+            .unwrap_err()
+            .0
+            .contains("2 dot-separated parts"));
+    }
+
+    #[test]
+    fn wlcg_ver_is_required_and_a_string() {
+        assert_eq!(
+            checks(&with(json!({"wlcg.ver": null}))),
+            vec![(Level::Error, "wlcg.ver")]
+        );
+        assert_eq!(
+            checks(&with(json!({"wlcg.ver": 1.0}))),
+            vec![(Level::Error, "wlcg.ver")]
+        );
+        assert_eq!(
+            checks(&with(json!({"wlcg.ver": "2.0"}))),
+            vec![(Level::Warning, "wlcg.ver")]
+        );
+    }
+
+    #[test]
+    fn required_claims_and_their_types() {
+        let j = with(json!({"jti": null, "sub": null}));
+        let f = lint(&j, NOW);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].check, "required");
+        assert!(f[0].message.contains("sub, jti"), "{}", f[0].message);
+        assert_eq!(
+            checks(&with(json!({"iss": 7, "exp": "soon"}))),
+            vec![(Level::Error, "claims"), (Level::Error, "claims")]
+        );
+    }
+
+    #[test]
+    fn unsigned_tokens_are_an_error() {
+        let text = format!("{}.{}.", b64(&json!({"alg": "none"})), b64(&good()));
+        let Token::Jwt(j) = decode(&text).unwrap() else {
+            panic!()
+        };
+        assert_eq!(checks(&j), vec![(Level::Error, "signature")]);
+    }
+
+    #[test]
+    fn scope_grammar() {
+        for fine in [
+            "storage.read:/",
+            "storage.create:/store/user/me",
+            "storage.modify:/a",
+            "storage.stage:/tape",
+            "storage.poll:/tape",
+            "compute.read",
+            "compute.modify",
+            "compute.create",
+            "compute.cancel",
+            "wlcg.groups",
+            "wlcg.groups:/cms/uscms",
+            "wlcg",
+            "wlcg:1.0",
+            "openid",
+            "offline_access",
+            "eduperson_entitlement",
+        ] {
+            assert_eq!(check_scope(fine), None, "{fine}");
+        }
+        for (bad, says) in [
+            ("storage.read", "has no path"),
+            ("storage.read:store", "must be absolute"),
+            ("storage.write:/x", "not a WLCG storage scope"),
+            ("compute.submit", "not a WLCG compute scope"),
+            ("Storage.Read:/x", "case sensitive"),
+            ("wlcg.groups:cms", "absolute path"),
+            ("wlcg:2.0", "version 1.0"),
+            ("wlcg.roles", "not a WLCG scope"),
+        ] {
+            let m = check_scope(bad).unwrap_or_else(|| panic!("{bad} passed"));
+            assert!(m.contains(says), "{bad}: {m}");
+        }
+        assert_eq!(
+            checks(&with(json!({"scope": "openid storage.read"}))),
+            vec![(Level::Error, "scope")]
+        );
+        assert_eq!(
+            checks(&with(json!({"scope": ["storage.read:/"]}))),
+            vec![(Level::Error, "scope")]
+        );
+    }
+
+    #[test]
+    fn audience_form() {
+        for fine in [
+            "https://se.example.org",
+            "https://se.example.org:1094",
+            "root://xrootd.example.org:1094",
+            ANY_AUDIENCE,
+        ] {
+            assert_eq!(check_audience(fine), None, "{fine}");
+        }
+        for (bad, says) in [
+            ("https://se.example.org/", "ends in a slash"),
+            ("https://se.example.org:443", "no default port"),
+            ("https://SE.example.org", "lower-case host"),
+            ("https://se.example.org/webdav", "has a path"),
+            ("https://wlcg.cern.ch/jwt/v1/any/", "exactly"),
+            ("cms", "not a URL"),
+            ("urn:example:aud", "not a URL"),
+        ] {
+            let m = check_audience(bad).unwrap_or_else(|| panic!("{bad} passed"));
+            assert!(m.contains(says), "{bad}: {m}");
+        }
+        assert_eq!(
+            checks(&with(
+                json!({"aud": ["https://se.example.org", "https://ce.example.org/"]})
+            )),
+            vec![(Level::Warning, "audience")]
+        );
+        assert_eq!(
+            checks(&with(json!({"aud": []}))),
+            vec![(Level::Error, "audience")]
+        );
+        assert_eq!(
+            checks(&with(json!({"aud": 5}))),
+            vec![(Level::Error, "audience")]
+        );
+    }
+
+    #[test]
+    fn groups_are_absolute_paths() {
+        assert_eq!(
+            checks(&with(json!({"wlcg.groups": ["/cms", "atlas"]}))),
+            vec![(Level::Warning, "groups")]
+        );
+        assert_eq!(
+            checks(&with(json!({"wlcg.groups": "/cms"}))),
+            vec![(Level::Error, "groups")]
+        );
+    }
+
+    #[test]
+    fn lifetime_bounds() {
+        assert_eq!(
+            checks(&with(
+                json!({"iat": NOW - 100, "exp": NOW + 6 * 3600 - 100})
+            )),
+            vec![]
+        );
+        let long = with(json!({"iat": NOW, "exp": NOW + 10 * 3600}));
+        let f = lint(&long, NOW);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].level, f[0].check), (Level::Warning, "lifetime"));
+        assert!(f[0].message.contains("10h"), "{}", f[0].message);
+        assert!(
+            checks(&with(json!({"iat": NOW, "exp": NOW}))).contains(&(Level::Error, "lifetime"))
+        );
+        assert!(checks(&with(json!({"iat": NOW + 10, "exp": NOW - 10})))
+            .contains(&(Level::Error, "lifetime")));
+    }
+
+    #[test]
+    fn expiry_and_times_in_the_future() {
+        let f = lint(&with(json!({"exp": NOW - 180, "iat": NOW - 3780})), NOW);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].check, "expired");
+        assert!(f[0].message.contains("3m ago"), "{}", f[0].message);
+        assert_eq!(
+            checks(&with(json!({"nbf": NOW + 300}))),
+            vec![(Level::Warning, "time")]
+        );
+        assert_eq!(checks(&with(json!({"iat": NOW + 30, "nbf": null}))), vec![]);
+        assert_eq!(
+            checks(&with(json!({"iat": NOW + 600, "nbf": null}))),
+            vec![(Level::Warning, "time")]
+        );
+    }
+
+    #[test]
+    fn personal_claims_are_a_warning() {
+        let f = lint(
+            &with(json!({"email": "a@b.c", "preferred_username": "ab", "name": "A B"})),
+            NOW,
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].level, f[0].check), (Level::Warning, "personal-data"));
+        assert!(
+            f[0].message.contains("email, name, preferred_username"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative(0), "now");
+        assert_eq!(relative(240), "in 4m");
+        assert_eq!(relative(-180), "3m ago");
+        assert_eq!(relative(-45), "45s ago");
+        assert_eq!(relative(95), "in 1m 35s");
+        assert_eq!(relative(3600 + 300), "in 1h 5m");
+        assert_eq!(relative(7200), "in 2h");
+        assert_eq!(relative(-(2 * 86400 + 3 * 3600)), "2d 3h ago");
+        assert_eq!(span(10 * 3600), "10h");
+    }
+
+    #[test]
+    fn report_shows_claims_findings_and_no_signature() {
+        let mut c = good();
+        c["email"] = json!("x@y.z");
+        c["sub"] = json!("evil\u{1b}[2Jsub");
+        let text = jwt_text(c);
+        let Token::Jwt(j) = decode(&text).unwrap() else {
+            panic!()
+        };
+        let f = lint(&j, NOW);
+        let utc = |t: i64| format!("T{t}");
+        let out = render(&j, &f, NOW, &utc);
+        assert!(out.contains("NOT verified"), "{out}");
+        assert!(out.contains("issuer:    https://iam.example.org/"), "{out}");
+        assert!(
+            out.contains(&format!("expires:   T{} (in 20m)", NOW + 1200)),
+            "{out}"
+        );
+        assert!(
+            out.contains("issued:    ") && out.contains("(40m ago)"),
+            "{out}"
+        );
+        assert!(out.contains("groups:    /cms /cms/uscms"), "{out}");
+        assert!(out.contains("client:    tok-client"), "{out}");
+        assert!(
+            out.contains("signed:    RS256, key k1, type at+jwt"),
+            "{out}"
+        );
+        assert!(out.contains("warning personal-data"), "{out}");
+        assert!(out.contains("evil\\u{1b}[2Jsub"), "{out}");
+        assert!(
+            !out.contains("c2lnbmF0dXJl"),
+            "the signature is never shown"
+        );
+        let json = to_json(&Token::Jwt(j), &f);
+        assert_eq!(json["verified"], false);
+        assert_eq!(json["claims"]["jti"], "0f8e-77");
+        assert_eq!(json["lint"][0]["check"], "personal-data");
+        assert_eq!(json["lint"][0]["level"], "warning");
+        assert_eq!(json["warnings"], 1);
+        assert!(!json.to_string().contains(&text));
+        assert_eq!(to_json(&Token::Opaque, &[])["format"], "opaque");
+    }
+}
