@@ -88,16 +88,14 @@ fn render_page(cmd: &clap::Command, name: &str, parents: &[String], out: &mut Ve
         .after_long_help(None::<&str>)
         .version(None::<&str>);
     let version = env!("CARGO_PKG_VERSION");
-    let man = clap_mangen::Man::new(page)
-        .source(format!("tok {version}"))
-        .manual("User Commands");
     let mut head = Vec::new();
-    man.render(&mut head).unwrap();
+    clap_mangen::Man::new(page).render(&mut head).unwrap();
     let head = String::from_utf8(head).unwrap();
     // No hyphenation and a ragged right margin: paths, variables and URLs are long words,
     // and justified or hyphenated they read badly.
     let (title, rest) = head.split_once("\n.SH NAME").expect("a NAME section");
-    // clap_mangen leaves the empty date unquoted, which shifts the footer fields by one.
+    // Our own title line: clap_mangen leaves the empty date unquoted, which shifts the
+    // footer fields by one, and names the page's own version source (`tok-get 0.1.0`).
     let (preamble, _) = title.split_once("\n.TH ").expect("a .TH line");
     out.extend_from_slice(preamble.as_bytes());
     out.extend_from_slice(

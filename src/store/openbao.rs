@@ -216,8 +216,13 @@ fn check_store_key(key: &str) -> Result<(), StoreError> {
 enum Ttl {
     /// Not looked up yet (or the token changed, or OpenBao refused it since).
     Unknown,
-    /// `lookup-self` failed at `at` (not permitted, sealed, unreachable); retried after a while.
-    LookupFailed { at: Instant, why: String },
+    /// `lookup-self` failed at `at`; retried after a while, or at the next successful request
+    /// when the failure was `transient` (sealed, unreachable) rather than a refusal.
+    LookupFailed {
+        at: Instant,
+        why: String,
+        transient: bool,
+    },
     /// A token that never expires (root tokens, or a TTL of 0).
     NoExpiry,
     Expires {
@@ -238,7 +243,8 @@ enum Upkeep {
 }
 
 /// Renew when less than half of the granted TTL is left, while the token is renewable and
-/// renewing still helps; look the token up when nothing is known.
+/// renewing still helps; look the token up when nothing is known, or when it should have
+/// expired (someone may have renewed it, or it is gone: the lookup tells).
 fn upkeep(ttl: &Ttl, now: Instant) -> Upkeep {
     match ttl {
         Ttl::Unknown => Upkeep::Lookup,
@@ -252,7 +258,9 @@ fn upkeep(ttl: &Ttl, now: Instant) -> Upkeep {
             renewable,
             capped,
         } => {
-            if *renewable && !*capped && at.saturating_duration_since(now) < *full / 2 {
+            if *at <= now {
+                Upkeep::Lookup
+            } else if *renewable && !*capped && at.saturating_duration_since(now) < *full / 2 {
                 Upkeep::Renew
             } else {
                 Upkeep::Nothing
@@ -526,6 +534,7 @@ impl OpenBaoStore {
                         Ttl::LookupFailed {
                             at: Instant::now(),
                             why: short_reason(&e),
+                            transient: matches!(e, StoreError::Unavailable { .. }),
                         }
                     }
                 };
@@ -702,7 +711,19 @@ impl OpenBaoStore {
     fn record<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
         let mut s = self.session();
         match &r {
-            Ok(_) => s.last_error = None,
+            Ok(_) => {
+                s.last_error = None;
+                // OpenBao is back: learn the token's TTL again at the next use.
+                if matches!(
+                    s.ttl,
+                    Ttl::LookupFailed {
+                        transient: true,
+                        ..
+                    }
+                ) {
+                    s.ttl = Ttl::Unknown;
+                }
+            }
             Err(e) => s.last_error = Some(e.to_string()),
         }
         r
@@ -776,6 +797,34 @@ impl OpenBaoStore {
             }
             _ => Err(self.failure(status, &answer, what, target, redact)),
         }
+    }
+
+    /// An unconditional write, also where the mount or entry demands check-and-set
+    /// (`cas_required`): then it writes on top of the version it just read.
+    fn write_plain<T: Serialize>(
+        &self,
+        path: &str,
+        target: &str,
+        data: &T,
+        redact: &[&str],
+    ) -> Result<(), StoreError> {
+        let mut cas = None;
+        for _ in 0..LEASE_TRIES {
+            match self.write(path, target, data, cas, redact) {
+                Ok(true) => return Ok(()),
+                // Lost a race under `cas_required`: read the new version and write again.
+                Ok(false) => {}
+                Err(e)
+                    if cas.is_none()
+                        && e.to_string().contains("check-and-set parameter required") => {}
+                Err(e) => return Err(e),
+            }
+            let now: KvEntry<serde::de::IgnoredAny> = self.read(path, target)?;
+            cas = Some(now.version);
+        }
+        Err(self.backend(format!(
+            "cannot write {target}: other writers kept changing it (check-and-set lost {LEASE_TRIES} times); retry"
+        )))
     }
 
     /// A check-and-set write where "expected 0" means "expected absent": an entry whose latest
@@ -967,8 +1016,8 @@ impl SecretStore for OpenBaoStore {
         let data = SecretOut {
             value: value.expose_secret(),
         };
-        let r = self.write(key, key, &data, None, &[value.expose_secret()]);
-        self.record(r).map(|_| ())
+        let r = self.write_plain(key, key, &data, &[value.expose_secret()]);
+        self.record(r)
     }
 
     fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -1072,16 +1121,11 @@ impl SecretStore for OpenBaoStore {
         if serde_json::from_str::<serde::de::IgnoredAny>(json).is_err() {
             return Err(self.backend(format!("the document for {key} is not JSON")));
         }
-        let r = self.write(
-            key,
-            key,
-            &Document {
-                json: json.to_string(),
-            },
-            None,
-            &[],
-        );
-        self.record(r).map(|_| ())
+        let doc = Document {
+            json: json.to_string(),
+        };
+        let r = self.write_plain(key, key, &doc, &[]);
+        self.record(r)
     }
 
     fn load_document(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -1366,9 +1410,11 @@ mod tests {
         assert_eq!(upkeep(&t(49, true, false), now), Upkeep::Renew);
         assert_eq!(upkeep(&t(49, false, false), now), Upkeep::Nothing);
         assert_eq!(upkeep(&t(49, true, true), now), Upkeep::Nothing);
+        assert_eq!(upkeep(&t(0, false, false), now), Upkeep::Lookup);
         let failed = Ttl::LookupFailed {
             at: now,
             why: String::new(),
+            transient: false,
         };
         assert_eq!(upkeep(&failed, now), Upkeep::Nothing);
         assert_eq!(upkeep(&failed, now + LOOKUP_RETRY), Upkeep::Lookup);

@@ -3,12 +3,14 @@
 
 mod agent;
 mod answers;
+mod bao;
 mod common;
 mod completion;
 mod delegate;
 mod dot;
 mod env_exec;
 mod errors;
+mod everyday;
 mod faults;
 mod flow;
 mod grid_clients;
