@@ -32,13 +32,14 @@ fi
 # davix (davix-get/-put) talk to it.
 # An ARC CE (A-REX 6.17) and the ARC clients with the REST job plugin (`arcsub -T arcrest`) and
 # arcproxy. Debian installs the arc-arex, arc-arex-ws and arched services disabled and does not
-# start them; the tests run their own A-REX on loopback.
+# start them; the tests run their own A-REX on loopback. binutils' strip shrinks the tok binary
+# the ARC test job carries.
 APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates
     xrootd-server xrootd-server-plugins xrootd-scitokens-plugins xrootd-client
     xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev
     zsh fish tcsh
     nordugrid-arc-arex nordugrid-arc-hed nordugrid-arc-client nordugrid-arc-plugins-needed
-    nordugrid-arc-plugins-arcrest
+    nordugrid-arc-plugins-arcrest binutils
     libxrdhttputils2 gfal2 gfal2-plugin-http gfal2-plugin-file python3-gfal2 python3-gfal2-util
     gfal2-util-scripts davix)
 

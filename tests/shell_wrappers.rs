@@ -339,9 +339,11 @@ fn arc_symlink_without_a_real_command_fails_instead_of_recursing() {
     let f = Fake::new();
     let links = f.path().join("links");
     fs::create_dir(&links).unwrap();
-    symlink(script("shell/arc/tok-arc"), links.join("arcsub")).unwrap();
+    // A name no package provides: the real ARC clients may be installed on this machine (the
+    // ARC CE tests install them), and the wrapper would rightly find /usr/bin/arcsub.
+    symlink(script("shell/arc/tok-arc"), links.join("arcnosuchclient")).unwrap();
     let path = f.path_var(&[&links, &f.bin()]);
-    let out = run(&mut f.cmd(links.join("arcsub"), &path));
+    let out = run(&mut f.cmd(links.join("arcnosuchclient"), &path));
     assert_eq!(out.status.code(), Some(127));
     assert!(
         text(&out.stderr).contains("not found"),

@@ -83,6 +83,11 @@ pub async fn logout(
                 c.default_account = None;
             }
         })?;
+        if state.store.shared() {
+            state.forget_shared_account(&name);
+            let config = state.config()?;
+            super::shared::publish(state, &config).await?;
+        }
     }
     tracing::info!(account = %name, revoked, "logged out");
     Ok(Response::LoggedOut {

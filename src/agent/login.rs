@@ -209,6 +209,13 @@ where
     })?;
     state.set_needs_login(&name, None);
     state.cache.remove_account(&name);
+    if state.store.shared() {
+        // Other nodes learn the account from the shared store.
+        let config = state.config()?;
+        if let Err(f) = super::shared::publish(state, &config).await {
+            tracing::warn!(account = %name, "cannot publish the account in the shared store: {}", f.message);
+        }
+    }
     let now = crate::protocol::unix_now();
     let expires_at = tokens
         .expires_in

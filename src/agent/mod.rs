@@ -12,6 +12,7 @@ mod login;
 mod peer;
 mod policy;
 mod session;
+mod shared;
 mod state;
 mod tokens;
 
@@ -95,6 +96,11 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
         opened.reason,
     ));
     tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
+    if state.store.shared() {
+        // Before answering anyone: a node that never logged in must know the accounts.
+        shared::load_accounts(&state).await;
+        tokio::spawn(shared::follow_accounts(Arc::clone(&state)));
+    }
     announce_ready(&socket);
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "agent listening");
 

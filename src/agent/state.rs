@@ -41,6 +41,8 @@ impl From<StoreError> for Failure {
         match e {
             // The message says it all; a prefix would only stutter.
             StoreError::Locked => Failure::new(ErrorKind::Locked, e.to_string()),
+            // Sealed, unreachable, timed out: nothing is lost, try again later.
+            StoreError::Unavailable { .. } => Failure::new(ErrorKind::Provider, e.to_string()),
             _ => Failure::new(ErrorKind::Internal, format!("secret store: {e}")),
         }
     }
@@ -68,6 +70,19 @@ pub struct AccountState {
     pub needs_login: Mutex<Option<String>>,
     /// What the provider granted beyond a request, the first time it did (for `tok status`).
     pub scope_warning: Mutex<Option<String>>,
+    /// With a shared store: the version of the refresh token the provider refused, so that a
+    /// newer one (a login on another node) lifts "needs login" and the dead one does not.
+    dead_version: Mutex<Option<u64>>,
+}
+
+impl AccountState {
+    pub fn dead_version(&self) -> Option<u64> {
+        *self.dead_version.lock().expect("dead_version lock")
+    }
+
+    pub fn set_dead_version(&self, version: Option<u64>) {
+        *self.dead_version.lock().expect("dead_version lock") = version;
+    }
 }
 
 struct ConfigCell {
@@ -91,6 +106,10 @@ pub struct State {
     /// `tok lock` is in force (for every store): no tokens until `tok unlock`.
     locked: std::sync::atomic::AtomicBool,
     pub audit: super::audit::AuditLog,
+    /// This agent as a holder of refresh leases in a shared store.
+    pub lease_holder: String,
+    /// Accounts other nodes published in a shared store (the local config wins on a clash).
+    shared_accounts: Mutex<std::collections::BTreeMap<String, crate::config::Account>>,
 }
 
 fn mtime(path: &std::path::Path) -> Option<SystemTime> {
@@ -153,10 +172,13 @@ impl State {
             stopping: std::sync::atomic::AtomicBool::new(false),
             locked: std::sync::atomic::AtomicBool::new(false),
             audit: super::audit::AuditLog::new(crate::dirs::audit_file()),
+            lease_holder: super::shared::holder(),
+            shared_accounts: Mutex::new(Default::default()),
         }
     }
 
-    /// The current configuration, re-read when the file changed on disk (hand edits).
+    /// The current configuration, re-read when the file changed on disk (hand edits), with the
+    /// accounts other nodes published in a shared store added.
     pub fn config(&self) -> Result<Config, Failure> {
         let mut cell = self.config.lock().expect("config lock");
         let now = mtime(&self.config_path);
@@ -166,7 +188,28 @@ impl State {
             cell.config = fresh;
             cell.mtime = now;
         }
-        Ok(cell.config.clone())
+        let mut config = cell.config.clone();
+        for (name, account) in self.shared_accounts.lock().expect("shared lock").iter() {
+            config
+                .accounts
+                .entry(name.clone())
+                .or_insert_with(|| account.clone());
+        }
+        Ok(config)
+    }
+
+    pub fn forget_shared_account(&self, name: &str) {
+        self.shared_accounts
+            .lock()
+            .expect("shared lock")
+            .remove(name);
+    }
+
+    pub fn set_shared_accounts(
+        &self,
+        accounts: std::collections::BTreeMap<String, crate::config::Account>,
+    ) {
+        *self.shared_accounts.lock().expect("shared lock") = accounts;
     }
 
     /// Applies `change` to the configuration and writes it atomically.
@@ -218,6 +261,7 @@ impl State {
                 refresh: tokio::sync::Mutex::new(RefreshSlot::Unknown),
                 needs_login: Mutex::new(None),
                 scope_warning: Mutex::new(None),
+                dead_version: Mutex::new(None),
             })
         }))
     }

@@ -3,6 +3,7 @@
 //! How a narrower token is obtained follows the account's `narrowing` setting.
 
 use super::cache::{CacheKey, CachedToken};
+use super::shared;
 use super::state::{provider_failure, refresh_key, Failure, RefreshSlot, State};
 use crate::config::{Account, Narrowing};
 use crate::oauth::{self, OauthError, TokenSet};
@@ -141,6 +142,26 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
     if let Some(hit) = wanted.cached(state)? {
         return Ok((hit, Origin::Cache));
     }
+    // A shared store (OpenBao): one refresh of this account at a time across every agent, and
+    // the refresh token read afresh under the lease, since another node may have rotated it.
+    let mut shared_version = None;
+    let _lease = if state.store.shared() {
+        let lease = shared::lease(state, name).await?;
+        match shared::current(state, name).await? {
+            Some((token, version)) => {
+                if state.needs_login(name).is_some() && acct_state.dead_version() != Some(version) {
+                    // Someone logged in again on another node: that login is ours too.
+                    state.set_needs_login(name, None);
+                }
+                *slot = RefreshSlot::Present(token);
+                shared_version = Some(version);
+            }
+            None => *slot = RefreshSlot::Missing,
+        }
+        Some(lease)
+    } else {
+        None
+    };
     if let Some(reason) = state.needs_login(name) {
         return Err(Failure::new(
             ErrorKind::NeedsLogin,
@@ -176,14 +197,14 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
     };
     tracing::info!(account = %name, scopes = ?scopes, audiences = ?wanted.key.audiences, "refreshing access token");
     let audiences = &wanted.key.audiences;
-    let call = |md: oauth::Metadata| {
-        let (http, creds, refresh_token) = (&http, &creds, &refresh_token);
+    let call = |md: oauth::Metadata, refresh_token: RefreshToken| {
+        let (http, creds) = (&http, &creds);
         async move {
             oauth::refresh(
                 http,
                 &md,
                 creds,
-                refresh_token,
+                &refresh_token,
                 scopes,
                 audiences,
                 account.audience_param,
@@ -191,12 +212,24 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
             .await
         }
     };
-    let mut result = call(md).await;
+    let mut result = call(md.clone(), refresh_token.clone()).await;
     if let Err(OauthError::EndpointGone(why)) = &result {
         // The provider moved its endpoint: discover again and retry once.
         tracing::warn!(account = %name, "{why}; discovering the provider again");
         let md = state.metadata(&http, &account.issuer, true).await?;
-        result = call(md).await;
+        result = call(md, refresh_token.clone()).await;
+    }
+    let mut refresh_token = refresh_token;
+    if let (Err(OauthError::InvalidGrant(_)), Some(version)) = (&result, shared_version) {
+        // With a shared store, a refused token may only be stale: read once more.
+        if let Some((newer, v)) = shared::current(state, name).await? {
+            if v != version {
+                tracing::info!(account = %name, "the shared store had a newer refresh token; retrying with it");
+                shared_version = Some(v);
+                refresh_token = newer;
+                result = call(md, refresh_token.clone()).await;
+            }
+        }
     }
     let tokens = match result {
         Ok(t) => {
@@ -206,6 +239,7 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
         Err(e @ (OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. })) => {
             tracing::warn!(account = %name, "provider rejected the refresh token: {e}");
             state.set_needs_login(name, Some(e.to_string()));
+            acct_state.set_dead_version(shared_version);
             return Err(Failure::new(
                 ErrorKind::NeedsLogin,
                 format!("account `{name}` needs a new login: {e}; run `tok login {name}`"),
@@ -226,7 +260,17 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
         if *new_rt != refresh_token {
             // The rotated token must be durable before its access token is handed out: if we
             // crashed after answering but before storing, the login would be lost.
-            state.store_rotated(name, &mut slot, new_rt.clone()).await?;
+            match shared_version {
+                Some(version) => {
+                    if let Err(e) = shared::store_rotated(state, name, new_rt, version).await {
+                        tracing::warn!(account = %name, "check-and-set write failed ({}); writing plainly", e.message);
+                        state.store_rotated(name, &mut slot, new_rt.clone()).await?;
+                    } else {
+                        *slot = RefreshSlot::Present(new_rt.clone());
+                    }
+                }
+                None => state.store_rotated(name, &mut slot, new_rt.clone()).await?,
+            }
             crate::crashpoint::reached("store_written");
         }
     }

@@ -48,6 +48,18 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     let program = args.command[0].to_string_lossy().into_owned();
     let channel = clients::channel_of(&args.command[0]);
     let mut cmd = Command::new(&args.command[0]);
+    // If tok exec itself is killed (kill -9, OOM), the command gets SIGTERM rather than run on
+    // with a token file nobody renews or removes.
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl(PR_SET_PDEATHSIG) in the child between fork and exec, no allocation.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+    }
     cmd.args(&args.command[1..]).env("BEARER_TOKEN_FILE", &path);
     let export_variable =
         args.inline || (!args.file_only && channel == clients::Channel::VariableOnly);

@@ -96,15 +96,31 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<JobCredential, CredentialError
     struct Header {
         tok_credential: u32,
     }
-    // serde_json's messages name a line and column, never the value.
-    let header: Header = serde_json::from_slice(bytes).map_err(|e| format_err(format!("{e}")))?;
+    let header: Header = serde_json::from_slice(bytes).map_err(|e| format_err(json_reason(&e)))?;
     if header.tok_credential != CREDENTIAL_FORMAT {
         return Err(CredentialError::Version {
             path: path.to_path_buf(),
             found: header.tok_credential,
         });
     }
-    serde_json::from_slice(bytes).map_err(|e| format_err(format!("{e}")))
+    serde_json::from_slice(bytes).map_err(|e| format_err(json_reason(&e)))
+}
+
+/// serde_json's message, unless it may quote a value from the file ("invalid type: string
+/// \"…\"", "unknown variant `…`"), which may be the refresh token: then only what and where.
+fn json_reason(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let names_a_field =
+        message.starts_with("missing field") || message.starts_with("duplicate field");
+    if e.classify() != serde_json::error::Category::Data || names_a_field {
+        message
+    } else {
+        format!(
+            "a value of the wrong type or an unknown value at line {} column {}",
+            e.line(),
+            e.column()
+        )
+    }
 }
 
 /// Writes a credential atomically (0600, never through a symlink), refusing the places a token
@@ -317,6 +333,21 @@ mod tests {
         std::fs::write(&p, "SECRET-not-json").unwrap();
         let e = load(&p).unwrap_err().to_string();
         assert!(!e.contains("SECRET"), "{e}");
+        // A value in the wrong place (found by fuzzing): serde_json would quote it.
+        let e = parse(&p, br#"{"tok_credential": "SECRET"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 1 column") && !e.contains("SECRET"), "{e}");
+        let mut misplaced = serde_json::to_value(credential()).unwrap();
+        misplaced["audience_param"] = "SECRET".into();
+        let e = parse(&p, misplaced.to_string().as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("SECRET"), "{e}");
+        let e = parse(&p, br#"{"tok_credential": 1}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `id`"), "{e}");
     }
 
     #[test]

@@ -44,16 +44,22 @@ pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError>
 
 /// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
 /// errors): a job credential carries its provider's CA this way.
-pub fn http_client_trusting(
-    extra_ca: Option<(&[u8], &str)>,
-) -> Result<reqwest::Client, OauthError> {
-    let timeout = std::env::var("TOK_HTTP_TIMEOUT")
+/// The whole-request timeout of provider calls: `TOK_HTTP_TIMEOUT` seconds when it is a sane
+/// number, else [`REQUEST_TIMEOUT`].
+pub fn request_timeout() -> Duration {
+    std::env::var("TOK_HTTP_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         // Duration::from_secs_f64 panics on negative, NaN and huge values.
         .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
         .map(Duration::from_secs_f64)
-        .unwrap_or(REQUEST_TIMEOUT);
+        .unwrap_or(REQUEST_TIMEOUT)
+}
+
+pub fn http_client_trusting(
+    extra_ca: Option<(&[u8], &str)>,
+) -> Result<reqwest::Client, OauthError> {
+    let timeout = request_timeout();
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())

@@ -11,8 +11,8 @@ mod tokens;
 
 pub use device::{device_authorize, device_poll};
 pub use discovery::{
-    discover, http_client, http_client_trusting, register, Metadata, CONNECT_TIMEOUT,
-    REQUEST_TIMEOUT,
+    discover, http_client, http_client_trusting, register, request_timeout, Metadata,
+    CONNECT_TIMEOUT, REQUEST_TIMEOUT,
 };
 pub use exchange::{delegate, exchange_unsupported, narrow, Delegated, TOKEN_EXCHANGE_GRANT};
 pub use form::client_auth_method;

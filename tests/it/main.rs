@@ -3,9 +3,11 @@
 
 mod agent;
 mod answers;
+mod arc;
 mod bao;
 mod common;
 mod completion;
+mod crash;
 mod delegate;
 mod dot;
 mod env_exec;

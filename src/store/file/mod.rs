@@ -33,6 +33,23 @@ pub struct FileStore {
     state: Mutex<Option<Unlocked>>,
 }
 
+/// An agent killed between writing the temporary file and renaming it leaves the temporary
+/// behind (encrypted, 0600, and useless: the store file is the old one). Only the agent writes
+/// the store, and it opens it before anything else, so any temporary found now is stale.
+fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        if file.starts_with(&prefix) && file.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 impl FileStore {
     /// Opens (locked) the store at `path`; the file need not exist yet.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -42,6 +59,7 @@ impl FileStore {
     /// `params` apply when the file is created; an existing file keeps its own.
     pub fn open_with_kdf(path: &Path, params: KdfParams) -> Result<Self, StoreError> {
         check_file(path)?;
+        remove_stale_temporaries(path);
         Ok(Self {
             path: path.to_path_buf(),
             new_params: params,

@@ -1,6 +1,7 @@
 //! Test fixtures: a sealed environment per test, the real `tok` binary, and a real OpenID
 //! Provider (node-oidc-provider) over HTTPS on loopback with a CA made for this test run.
 
+pub mod arc;
 pub mod bao;
 pub mod dot;
 pub mod provider;

@@ -1,0 +1,207 @@
+//! A store shared by several agents (OpenBao: one login for every node a user works on): the
+//! refreshes of one account are serialised across agents by a lease in the store, the refresh
+//! token is read afresh under that lease (another node may have rotated it), a rotation is
+//! written with check-and-set, and account definitions are kept in the store too, so a node
+//! that never ran `tok login` knows the account.
+
+use super::state::{refresh_key, Failure, State};
+use crate::config::{Account, Config};
+use crate::protocol::ErrorKind;
+use crate::secret::RefreshToken;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long one agent may hold an account's refresh lease: longer than a provider call may
+/// take (so a slow refresh never overlaps another agent's), and no longer, so a crashed holder
+/// blocks the others only that long.
+pub fn lease_ttl() -> Duration {
+    crate::oauth::request_timeout() + Duration::from_secs(5)
+}
+/// The store document holding every shared account definition.
+const ACCOUNTS_DOCUMENT: &str = "accounts";
+/// How often the shared account definitions are read again.
+pub const ACCOUNTS_REFRESH: Duration = Duration::from_secs(60);
+
+/// This agent, as a lease holder: host and pid.
+pub fn holder() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// An account's refresh lease, released on drop (on a blocking thread).
+pub struct Lease {
+    state: Arc<dyn crate::store::SecretStore>,
+    name: String,
+    holder: String,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let (store, name, holder) = (
+            Arc::clone(&self.state),
+            std::mem::take(&mut self.name),
+            std::mem::take(&mut self.holder),
+        );
+        // Release off the async thread; a failed release only delays others by the TTL.
+        std::thread::spawn(move || {
+            if let Err(e) = store.release_lease(&name, &holder) {
+                tracing::warn!("cannot release the refresh lease {name}: {e}");
+            }
+        });
+    }
+}
+
+/// Takes the account's refresh lease, waiting while another agent holds it.
+pub async fn lease(state: &State, account: &str) -> Result<Lease, Failure> {
+    let name = format!("refresh-{account}");
+    let holder = state.lease_holder.clone();
+    let started = Instant::now();
+    loop {
+        let store = Arc::clone(&state.store);
+        let (n, h) = (name.clone(), holder.clone());
+        let got = tokio::task::spawn_blocking(move || store.acquire_lease(&n, &h, lease_ttl()))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Internal, format!("lease task failed: {e}")))?
+            .map_err(Failure::from)?;
+        if got {
+            return Ok(Lease {
+                state: Arc::clone(&state.store),
+                name,
+                holder,
+            });
+        }
+        let wait = lease_ttl() + Duration::from_secs(5);
+        if started.elapsed() > wait {
+            return Err(Failure::new(
+                ErrorKind::Provider,
+                format!("another agent has been refreshing `{account}` for over {}s (its lease in the shared store); try again", wait.as_secs()),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The account's refresh token as the store has it now, with its version for check-and-set.
+pub async fn current(state: &State, account: &str) -> Result<Option<(RefreshToken, u64)>, Failure> {
+    let store = Arc::clone(&state.store);
+    let key = refresh_key(account);
+    let loaded = tokio::task::spawn_blocking(move || store.load_versioned(&key))
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+        .map_err(Failure::from)?;
+    Ok(loaded.map(|(s, v)| (RefreshToken::new(s.expose_secret()), v)))
+}
+
+/// Stores a rotated refresh token with check-and-set against the version it replaced.
+pub async fn store_rotated(
+    state: &State,
+    account: &str,
+    token: &RefreshToken,
+    version: u64,
+) -> Result<(), Failure> {
+    let store = Arc::clone(&state.store);
+    let key = refresh_key(account);
+    let value = SecretString::from(token.expose().to_string());
+    let written = tokio::task::spawn_blocking(move || store.save_cas(&key, &value, version))
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+        .map_err(Failure::from)?;
+    if !written {
+        // Under the lease nobody else should write; if someone did, theirs is newer.
+        tracing::warn!(
+            account,
+            "another writer stored a refresh token while this agent held the lease"
+        );
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct SharedAccounts {
+    #[serde(default)]
+    accounts: BTreeMap<String, SharedAccount>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedAccount {
+    account: Account,
+    /// The account's CA bundle: the path in `account` exists only on the node that logged in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ca_pem: Option<String>,
+}
+
+/// Publishes the account definitions of this node's config in the shared store.
+pub async fn publish(state: &State, config: &Config) -> Result<(), Failure> {
+    let mut shared = SharedAccounts::default();
+    for (name, account) in &config.accounts {
+        let ca_pem = account
+            .ca_file
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok());
+        shared.accounts.insert(
+            name.clone(),
+            SharedAccount {
+                account: account.clone(),
+                ca_pem,
+            },
+        );
+    }
+    let json = serde_json::to_string(&shared).expect("accounts serialise");
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || store.save_document(ACCOUNTS_DOCUMENT, &json))
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+        .map_err(Failure::from)
+}
+
+/// The account definitions other nodes published, with their CA bundles written next to this
+/// node's data (0600) so the account's `ca_file` points somewhere real here.
+pub fn fetch(store: &dyn crate::store::SecretStore) -> Result<BTreeMap<String, Account>, String> {
+    let Some(json) = store
+        .load_document(ACCOUNTS_DOCUMENT)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(BTreeMap::new());
+    };
+    let shared: SharedAccounts = serde_json::from_str(&json)
+        .map_err(|e| format!("the shared account list is not valid: {e}"))?;
+    let mut out = BTreeMap::new();
+    for (name, mut entry) in shared.accounts {
+        if crate::config::validate_name(&name).is_err() {
+            continue;
+        }
+        if let Some(pem) = entry.ca_pem.take() {
+            let path = crate::dirs::data_dir().join(format!("shared-ca-{name}.pem"));
+            if let Some(dir) = path.parent() {
+                let _ = crate::dirs::ensure_private_dir(dir);
+            }
+            if crate::dirs::write_atomic(&path, pem.as_bytes()).is_ok() {
+                entry.account.ca_file = Some(path.display().to_string());
+            }
+        }
+        out.insert(name, entry.account);
+    }
+    Ok(out)
+}
+
+/// Reads the shared account definitions into the agent once.
+pub async fn load_accounts(state: &State) {
+    let store = Arc::clone(&state.store);
+    match tokio::task::spawn_blocking(move || fetch(store.as_ref())).await {
+        Ok(Ok(accounts)) => state.set_shared_accounts(accounts),
+        Ok(Err(e)) => tracing::warn!("cannot read the shared account list: {e}"),
+        Err(e) => tracing::warn!("shared account task failed: {e}"),
+    }
+}
+
+/// Keeps the shared account definitions fresh in the agent, for the agent's life.
+pub async fn follow_accounts(state: Arc<State>) {
+    loop {
+        tokio::time::sleep(ACCOUNTS_REFRESH).await;
+        load_accounts(&state).await;
+    }
+}
