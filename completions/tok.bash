@@ -70,6 +70,9 @@ _tok() {
             tok,status)
                 cmd="tok__subcmd__status"
                 ;;
+            tok,store)
+                cmd="tok__subcmd__store"
+                ;;
             tok,unlock)
                 cmd="tok__subcmd__unlock"
                 ;;
@@ -154,6 +157,9 @@ _tok() {
             tok__subcmd__help,status)
                 cmd="tok__subcmd__help__subcmd__status"
                 ;;
+            tok__subcmd__help,store)
+                cmd="tok__subcmd__help__subcmd__store"
+                ;;
             tok__subcmd__help,unlock)
                 cmd="tok__subcmd__help__subcmd__unlock"
                 ;;
@@ -169,6 +175,21 @@ _tok() {
             tok__subcmd__help__subcmd__agent,stop)
                 cmd="tok__subcmd__help__subcmd__agent__subcmd__stop"
                 ;;
+            tok__subcmd__help__subcmd__store,migrate)
+                cmd="tok__subcmd__help__subcmd__store__subcmd__migrate"
+                ;;
+            tok__subcmd__store,help)
+                cmd="tok__subcmd__store__subcmd__help"
+                ;;
+            tok__subcmd__store,migrate)
+                cmd="tok__subcmd__store__subcmd__migrate"
+                ;;
+            tok__subcmd__store__subcmd__help,help)
+                cmd="tok__subcmd__store__subcmd__help__subcmd__help"
+                ;;
+            tok__subcmd__store__subcmd__help,migrate)
+                cmd="tok__subcmd__store__subcmd__help__subcmd__migrate"
+                ;;
             *)
                 ;;
         esac
@@ -176,7 +197,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -618,7 +639,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock agent help"
+            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -925,6 +946,34 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__store)
+            opts="migrate"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__help__subcmd__store__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__unlock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1080,6 +1129,80 @@ _tok() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__store)
+            opts="-h -V --help --version migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__store__subcmd__help)
+            opts="migrate help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__store__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__store__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__store__subcmd__migrate)
+            opts="-h -V --to --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -W "auto keyring keyutils file memory openbao" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -39,6 +39,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand doctor 'Check the runtime directory, the agent, the store and each account''s provider'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
+            cand store 'Move logins between stores (e.g. to OpenBao, to share them between machines)'
             cand agent 'Start, stop or inspect the background agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -222,6 +223,29 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'tok;store'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand migrate 'Copy every login (refresh tokens, client secrets, account definitions) into another store; then restart the agent on it. Nothing is deleted from the current store'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tok;store;migrate'= {
+            cand --to 'The store to copy the logins into: keyring, keyutils, file (passphrase from TOK_PASSPHRASE_FILE or asked) or openbao'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;store;help'= {
+            cand migrate 'Copy every login (refresh tokens, client secrets, account definitions) into another store; then restart the agent on it. Nothing is deleted from the current store'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'tok;store;help;migrate'= {
+        }
+        &'tok;store;help;help'= {
+        }
         &'tok;agent'= {
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
@@ -294,6 +318,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand doctor 'Check the runtime directory, the agent, the store and each account''s provider'
             cand unlock 'Give the agent the passphrase of the encrypted file store'
             cand lock 'Make the agent forget the file store''s key and every cached access token'
+            cand store 'Move logins between stores (e.g. to OpenBao, to share them between machines)'
             cand agent 'Start, stop or inspect the background agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -328,6 +353,11 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;unlock'= {
         }
         &'tok;help;lock'= {
+        }
+        &'tok;help;store'= {
+            cand migrate 'Copy every login (refresh tokens, client secrets, account definitions) into another store; then restart the agent on it. Nothing is deleted from the current store'
+        }
+        &'tok;help;store;migrate'= {
         }
         &'tok;help;agent'= {
             cand start 'Start the agent in the background unless it is running'

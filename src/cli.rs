@@ -91,6 +91,11 @@ pub enum Command {
     /// Make the agent forget the file store's key and every cached access token
     #[command(after_long_help = help::LOCK)]
     Lock,
+    /// Move logins between stores (e.g. to OpenBao, to share them between machines)
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
     /// Start, stop or inspect the background agent
     #[command(after_long_help = help::AGENT)]
     Agent {
@@ -366,6 +371,21 @@ pub struct UnlockArgs {
     /// Read the passphrase from this file instead of asking
     #[arg(long, value_name = "PATH", env = "TOK_PASSPHRASE_FILE")]
     pub passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every login (refresh tokens, client secrets, account definitions) into another
+    /// store; then restart the agent on it. Nothing is deleted from the current store
+    Migrate(StoreMigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StoreMigrateArgs {
+    /// The store to copy the logins into: keyring, keyutils, file (passphrase from
+    /// TOK_PASSPHRASE_FILE or asked) or openbao
+    #[arg(long, value_enum)]
+    pub to: StoreKind,
 }
 
 #[derive(Debug, Subcommand)]

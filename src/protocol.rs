@@ -63,6 +63,14 @@ pub enum Request {
     /// new grant with exactly the given scopes and audiences. Answered with
     /// [`Response::Delegated`].
     Delegate(DelegateRequest),
+    /// Copy every login (refresh tokens, client secrets, and for a shared store the account
+    /// definitions) into another store, so that the agent can be restarted on it without a new
+    /// login. Answered with [`Response::Migrated`].
+    Migrate {
+        to: crate::store::StoreKind,
+        /// For a target `file` store: its passphrase (a new one is set by this write).
+        passphrase: Option<Passphrase>,
+    },
     /// A job credential was revoked: drop it from the live delegations `tok status` shows.
     ForgetDelegation { id: String },
     /// Accounts, backend and cached tokens (never token values).
@@ -182,6 +190,11 @@ pub enum Response {
     },
     /// The job credential, for the CLI to write to the file the user named.
     Delegated(JobCredential),
+    /// The accounts whose logins were copied by [`Request::Migrate`].
+    Migrated {
+        accounts: Vec<String>,
+        to: String,
+    },
     Status(StatusReport),
     Done,
     /// The agent speaks another protocol version; the client should restart it.
@@ -412,6 +425,10 @@ mod tests {
             audiences: vec!["https://se.example.org".into()],
             lifetime_secs: 7 * 86400,
         }));
+        round_trip_request(Request::Migrate {
+            to: crate::store::StoreKind::OpenBao,
+            passphrase: Some(Passphrase::new("pw")),
+        });
         round_trip_request(Request::ForgetDelegation {
             id: "0123abcd".into(),
         });
@@ -494,6 +511,10 @@ mod tests {
             }],
         }));
         round_trip_response(Response::Delegated(credential()));
+        round_trip_response(Response::Migrated {
+            accounts: vec!["cms".into()],
+            to: "openbao".into(),
+        });
         round_trip_response(Response::Done);
         round_trip_response(Response::VersionMismatch {
             agent_version: 0,

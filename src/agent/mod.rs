@@ -9,6 +9,7 @@ mod delegations;
 mod listener;
 mod logging;
 mod login;
+mod migrate;
 mod peer;
 mod policy;
 mod session;

@@ -113,6 +113,7 @@ async fn handle(state: &Arc<State>, request: Request, peer: &super::peer::Peer) 
         } => accounts::logout(state, account, keep_remote, forget).await,
         Request::Delegate(req) => super::policy::delegate(state, req, peer).await,
         Request::ForgetDelegation { id } => delegate::forget(id).await,
+        Request::Migrate { to, passphrase } => super::migrate::migrate(state, to, passphrase).await,
         Request::Status => accounts::status(state).await,
         Request::Unlock { passphrase } => accounts::unlock(state, passphrase).await,
         Request::Lock => accounts::lock(state).await,

@@ -136,6 +136,16 @@ struct SharedAccount {
 
 /// Publishes the account definitions of this node's config in the shared store.
 pub async fn publish(state: &State, config: &Config) -> Result<(), Failure> {
+    let json = accounts_document(config);
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || store.save_document(ACCOUNTS_DOCUMENT, &json))
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
+        .map_err(Failure::from)
+}
+
+/// The shared account list (definitions and CA bundles, no secrets) as a JSON document.
+pub fn accounts_document(config: &Config) -> String {
     let mut shared = SharedAccounts::default();
     for (name, account) in &config.accounts {
         let ca_pem = account
@@ -150,12 +160,7 @@ pub async fn publish(state: &State, config: &Config) -> Result<(), Failure> {
             },
         );
     }
-    let json = serde_json::to_string(&shared).expect("accounts serialise");
-    let store = Arc::clone(&state.store);
-    tokio::task::spawn_blocking(move || store.save_document(ACCOUNTS_DOCUMENT, &json))
-        .await
-        .map_err(|e| Failure::new(ErrorKind::Internal, format!("store task failed: {e}")))?
-        .map_err(Failure::from)
+    serde_json::to_string(&shared).expect("accounts serialise")
 }
 
 /// The account definitions other nodes published, with their CA bundles written next to this

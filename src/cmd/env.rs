@@ -20,9 +20,16 @@ pub fn run(args: EnvArgs) -> Result<()> {
     } else {
         // A BEARER_TOKEN_FILE already set (by a batch system, a wrapper) is where this
         // shell's tools look: renew that file rather than point them elsewhere.
+        // One whose directory is gone is stale: then the discovery location, as usual.
         let inherited = std::env::var_os("BEARER_TOKEN_FILE")
             .filter(|p| !p.is_empty() && args.purpose.is_none())
-            .map(std::path::PathBuf::from);
+            .map(std::path::PathBuf::from)
+            .filter(|p| {
+                absolute(p)
+                    .ok()
+                    .and_then(|a| a.parent().map(|d| d.is_dir()))
+                    == Some(true)
+            });
         let path = match (&args.file, inherited) {
             (Some(p), _) => absolute(p)?,
             (None, Some(p)) => absolute(&p)?,

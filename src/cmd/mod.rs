@@ -15,6 +15,7 @@ mod login;
 mod logout;
 mod revoke;
 mod status;
+mod store;
 mod unlock;
 
 use crate::cli::{Cli, Command};
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Unlock(args) => unlock::unlock(args),
         Command::Lock => unlock::lock(),
         Command::Agent { command } => agent::run(command),
+        Command::Store { command } => store::run(command),
     }
 }
 
@@ -107,6 +109,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::LoggedIn { .. } => "logged in",
         Response::LoggedOut { .. } => "logged out",
         Response::Delegated(_) => "job credential",
+        Response::Migrated { .. } => "migrated",
         Response::Status(_) => "status",
         Response::Done => "done",
         Response::VersionMismatch { .. } => "version mismatch",
