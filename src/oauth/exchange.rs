@@ -45,11 +45,7 @@ pub async fn narrow(
     if !scopes.is_empty() {
         form.push(("scope", &scope));
     }
-    match audience_param {
-        AudienceParam::Resource => form.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
-        AudienceParam::Audience if !audiences.is_empty() => form.push(("audience", &joined)),
-        AudienceParam::Audience => {}
-    }
+    form::push_audiences(&mut form, audiences, &joined, audience_param);
     let what = format!("token exchange (narrowing) at {}", md.token_endpoint);
     let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
     let mut tokens = form::token_answer(&what, status, &bytes)?;
@@ -91,11 +87,7 @@ pub async fn delegate(
         ("scope", &scope),
     ];
     let joined = audiences.join(" ");
-    match audience_param {
-        AudienceParam::Resource => form.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
-        AudienceParam::Audience if !audiences.is_empty() => form.push(("audience", &joined)),
-        AudienceParam::Audience => {}
-    }
+    form::push_audiences(&mut form, audiences, &joined, audience_param);
     let what = format!("token exchange at {}", md.token_endpoint);
     let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
     if !status.is_success() {

@@ -169,17 +169,24 @@ pub fn token_answer(
 /// Classifies a token endpoint's failure by the OAuth error, else by the HTTP status.
 pub fn token_error(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> OauthError {
     match error_body(bytes) {
-        Some((code, description)) => match code.as_str() {
-            "invalid_grant" => OauthError::InvalidGrant(description),
-            "invalid_client" | "unauthorized_client" => {
-                OauthError::InvalidClient { code, description }
+        Some((code, description)) => {
+            // The provider's own words, and the HTTP status they came with.
+            let description = Some(match description {
+                Some(d) => format!("{d}; HTTP {status}"),
+                None => format!("HTTP {status}"),
+            });
+            match code.as_str() {
+                "invalid_grant" => OauthError::InvalidGrant(description),
+                "invalid_client" | "unauthorized_client" => {
+                    OauthError::InvalidClient { code, description }
+                }
+                "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
+                    "{what}: the provider reported {code}{} (HTTP {status})",
+                    desc(&description)
+                )),
+                _ => OauthError::Refused { code, description },
             }
-            "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
-                "{what}: the provider reported {code}{} (HTTP {status})",
-                desc(&description)
-            )),
-            _ => OauthError::Refused { code, description },
-        },
+        }
         None if status == reqwest::StatusCode::NOT_FOUND => {
             OauthError::EndpointGone(format!("{what} answered HTTP {status}"))
         }
@@ -196,6 +203,22 @@ pub fn token_error(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> Oau
         None => OauthError::Transient(format!(
             "{what} answered HTTP {status} with a body that is not an OAuth error"
         )),
+    }
+}
+
+/// Asks for `audiences` the way this provider wants: RFC 8707 `resource=` once per audience,
+/// or the older space-separated `audience=` (`joined`, the audiences joined by spaces).
+pub fn push_audiences<'a>(
+    form: &mut Vec<(&'a str, &'a str)>,
+    audiences: &'a [String],
+    joined: &'a str,
+    style: crate::protocol::AudienceParam,
+) {
+    use crate::protocol::AudienceParam;
+    match style {
+        AudienceParam::Resource => form.extend(audiences.iter().map(|a| ("resource", a.as_str()))),
+        AudienceParam::Audience if !audiences.is_empty() => form.push(("audience", joined)),
+        AudienceParam::Audience => {}
     }
 }
 

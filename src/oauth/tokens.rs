@@ -26,13 +26,7 @@ pub async fn refresh(
     if !scopes.is_empty() {
         params.push(("scope", &scope));
     }
-    match audience_param {
-        AudienceParam::Resource => {
-            params.extend(audiences.iter().map(|a| ("resource", a.as_str())))
-        }
-        AudienceParam::Audience if !audiences.is_empty() => params.push(("audience", &joined)),
-        AudienceParam::Audience => {}
-    }
+    form::push_audiences(&mut params, audiences, &joined, audience_param);
     let what = format!("token refresh at {}", md.token_endpoint);
     let (status, body) = form::post(http, md, creds, &md.token_endpoint, &what, &params).await?;
     form::token_answer(&what, status, &body)

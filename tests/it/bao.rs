@@ -606,7 +606,7 @@ fn bao_a_crashed_lease_holder_does_not_block_the_others_for_long() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let pid = agent_pid(&a);
+    let pid = a.agent_pid() as i32;
     // SAFETY: kill(2) on the agent the test started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = crate::common::wait_with_timeout(child, std::time::Duration::from_secs(10));
@@ -638,46 +638,4 @@ fn bao_sealed_keeps_cached_tokens_and_recovers() {
     assert!(out.stderr.contains("sealed"), "{out}");
     bao.unseal();
     env.token(&["-s", "storage.read:/new"]);
-}
-
-fn agent_pid(env: &TestEnv) -> i32 {
-    let out = env
-        .command(&["agent", "status"])
-        .env("TOK_NO_AUTOSTART", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.split("pid ")
-        .nth(1)
-        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {text}"))
-}
-
-/// Issue 12: `tok store migrate` moves a login to OpenBao and back without a new login.
-#[test]
-fn bao_migration_there_and_back_keeps_the_login() {
-    let provider = Provider::start();
-    let bao = Bao::start();
-    let token = bao.user_token(&login_name(), "1h");
-    let mut env = TestEnv::new();
-    env.set_env("BAO_ADDR", bao.addr.as_str());
-    env.set_env("BAO_TOKEN", token.as_str());
-    env.set_env("TOK_STORE", "memory");
-    env.login_cms(&provider);
-    let out = env.run(&["store", "migrate", "--to", "openbao"]).ok();
-    assert!(out.stderr.contains("copied the logins of cms"), "{out}");
-    env.stop_agent();
-    env.set_env("TOK_STORE", "openbao");
-    env.token(&["-s", "storage.read:/moved"]);
-
-    let pass = env.path().join("pass");
-    std::fs::write(&pass, "a passphrase\n").unwrap();
-    env.set_env("TOK_PASSPHRASE_FILE", pass.to_str().unwrap());
-    env.run(&["store", "migrate", "--to", "file"]).ok();
-    env.stop_agent();
-    env.set_env("TOK_STORE", "file");
-    env.token(&["-s", "storage.read:/back"]);
-    // The same store twice is a usage error.
-    env.run(&["store", "migrate", "--to", "file"]).code(2);
 }

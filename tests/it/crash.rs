@@ -88,20 +88,6 @@ fn assert_store_holds_the_live_token(provider: &Provider, env: &TestEnv) {
     );
 }
 
-fn agent_pid(env: &TestEnv) -> u32 {
-    let out = env
-        .command(&["agent", "status"])
-        .env("TOK_NO_AUTOSTART", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split("pid ")
-        .nth(1)
-        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in `tok agent status`: {text}"))
-}
-
 fn alive(pid: u32) -> bool {
     // A zombie is dead for our purposes; a reaped process has no /proc entry.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -153,7 +139,7 @@ fn start_agent_crashing_at(env: &TestEnv, step: &str) -> u32 {
         .output()
         .unwrap();
     assert!(out.status.success(), "tok agent start: {out:?}");
-    agent_pid(env)
+    env.agent_pid()
 }
 
 /// `tok get` whose agent dies under it: it says so (exit 6) and does not hang.
@@ -225,7 +211,7 @@ fn killed_while_the_refresh_is_in_flight() {
     let (provider, env) = rotating_file_store();
     let rt1 = stored_refresh_token(&env).expect("a stored refresh token");
     assert_eq!(live_refresh_tokens(&provider), vec![rt1.clone()]);
-    let pid = agent_pid(&env);
+    let pid = env.agent_pid();
 
     provider.fault("slow", 3000);
     let before = provider.refreshes();
@@ -261,7 +247,7 @@ fn killed_while_the_refresh_is_in_flight() {
 
     // Without rotation the refresh token outlives the crash: nothing is lost.
     provider.set_rotate(false);
-    let pid = agent_pid(&env);
+    let pid = env.agent_pid();
     provider.fault("slow", 3000);
     let before = provider.refreshes();
     let mut get = env

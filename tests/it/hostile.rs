@@ -15,18 +15,7 @@ fn fault(provider: &Provider, body: serde_json::Value) {
 }
 
 fn agent_rss_kib(env: &TestEnv) -> u64 {
-    let out = env
-        .command(&["agent", "status"])
-        .env("TOK_NO_AUTOSTART", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let pid: u32 = text
-        .split("pid ")
-        .nth(1)
-        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no pid in {text}"));
+    let pid = env.agent_pid();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()

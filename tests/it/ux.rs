@@ -189,3 +189,38 @@ fn unlock_after_a_wrong_passphrase_says_unlocked() {
     assert!(text.contains("tok: store unlocked"), "{text}");
     env.token(&["-s", "storage.read:/u"]);
 }
+
+#[test]
+fn a_new_file_store_asks_for_its_passphrase_twice() {
+    let mut env = TestEnv::new();
+    env.set_env("TOK_STORE", "file");
+    let mut child = env
+        .program("script")
+        .args(["-qec", "tok unlock", "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        // A typo in the repetition is caught, then the same passphrase twice.
+        for line in ["first try\n", "first tyr\n", "second\n", "second\n"] {
+            std::thread::sleep(std::time::Duration::from_millis(1200));
+            let _ = stdin.write_all(line.as_bytes());
+        }
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    });
+    let out = crate::common::wait_with_timeout(child, std::time::Duration::from_secs(30));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("repeat it"), "{text}");
+    assert!(text.contains("differ"), "{text}");
+    // The store took the confirmed one.
+    env.run(&["lock"]).ok();
+    let pass = env.path().join("pass");
+    std::fs::write(&pass, "second\n").unwrap();
+    env.run(&["unlock", "--passphrase-file", pass.to_str().unwrap()])
+        .ok();
+}

@@ -333,6 +333,23 @@ pub fn wait_with_timeout(mut child: Child, timeout: Duration) -> Output {
     }
 }
 
+impl TestEnv {
+    /// The pid of this environment's running agent (from `tok agent status`; none is started).
+    pub fn agent_pid(&self) -> u32 {
+        let out = self
+            .command(&["agent", "status"])
+            .env("TOK_NO_AUTOSTART", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split("pid ")
+            .nth(1)
+            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no pid in `tok agent status`: {text}"))
+    }
+}
+
 /// Waits up to 4 s for `done()` to hold; returns whether it did.
 pub fn wait_until(mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(4);
