@@ -25,6 +25,10 @@ pub struct Config {
     /// Default minimum remaining lifetime for `tok get`, e.g. "60s" or "5m".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_min_valid: Option<String>,
+    /// With a shared store (OpenBao): keep access tokens there too, so N nodes asking for the
+    /// same scopes and audiences cost one provider refresh, not N.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub share_access_tokens: bool,
     #[serde(default)]
     pub accounts: BTreeMap<String, Account>,
 }

@@ -1,9 +1,10 @@
 //! Entry points for the fuzz targets in `fuzz/` (cargo-fuzz, libFuzzer), one per parser that
-//! reads bytes tok does not control: agent frames, provider answers, JWTs, and the files a
-//! user, a file transfer or a damaged disk may hand it. They live here because most of those
-//! parsers are private to their modules; each function calls the product code exactly as tok
-//! does and then asserts what the rest of tok relies on (round trips, caps, no secret quoted in
-//! an error). Not an API: hidden from the documentation and free to change with the fuzz targets.
+//! reads bytes tok does not control: agent frames, provider answers, JWTs (also as `tok inspect`
+//! reads them), and the files a user, a file transfer or a damaged disk may hand it. They live
+//! here because most of those parsers are private to their modules; each function calls the
+//! product code as tok does and then asserts what the rest of tok relies on (round trips, caps,
+//! no secret quoted in an error). Not an API: hidden from the documentation and free to change
+//! with the fuzz targets.
 
 use crate::config::Config;
 use crate::credential;
@@ -348,6 +349,49 @@ pub fn presets(data: &[u8]) {
         let _ = discovery::check_url("issuer", &preset.issuer);
     }
     let _ = serde_json::to_string_pretty(&all);
+}
+
+/// `tok inspect`: the input as what was piped in (the token taken out of it, decoded, linted
+/// against the WLCG profile, both reports), and as the claims of a JWT (so the fuzzer reaches
+/// the linter without having to learn base64). Errors never quote the token.
+pub fn inspect(data: &[u8]) {
+    use base64::Engine;
+    if let Ok(input) = std::str::from_utf8(data) {
+        inspect_text(input);
+    }
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data);
+    inspect_text(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.c2ln"));
+}
+
+fn inspect_text(input: &str) {
+    use crate::inspect::{self, Token};
+    let Ok(token) = inspect::extract(input) else {
+        return;
+    };
+    let decoded = match inspect::decode(&token) {
+        Ok(decoded) => decoded,
+        Err(e) => {
+            // A JWT-looking token long enough not to occur in the message's own words.
+            let jwt_like = token.starts_with("ey") && token.len() >= 16;
+            assert!(!jwt_like || !e.0.contains(&token), "quotes the token: {e}");
+            return;
+        }
+    };
+    // A clock of today; the claims bring the extremes.
+    let now = 1_780_000_000;
+    let findings = match &decoded {
+        Token::Jwt(jwt) => {
+            let findings = inspect::lint(jwt, now);
+            let _ = inspect::render(jwt, &findings, now, &|t| t.to_string());
+            findings
+        }
+        other => {
+            let _ = inspect::undecodable(other);
+            vec![]
+        }
+    };
+    let _ = serde_json::to_string_pretty(&inspect::to_json(&decoded, &findings))
+        .expect("claims serialise");
 }
 
 /// The passphrase the sealed-store seeds in `fuzz/corpus/sealed_store` were made with.

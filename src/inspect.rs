@@ -395,12 +395,12 @@ pub fn lint(jwt: &Jwt, now: i64) -> Vec<Finding> {
                 "lifetime",
                 "`exp` is not after `iat`: the token was never valid".into(),
             ));
-        } else if exp - iat > MAX_LIFETIME_SECS {
+        } else if exp.saturating_sub(iat) > MAX_LIFETIME_SECS {
             out.push(warning(
                 "lifetime",
                 format!(
                     "the token lives {}, longer than the 6 h the WLCG profile recommends for access tokens (1 h is typical): a leaked token stays usable that long; ask for shorter tokens at the provider",
-                    span(exp - iat)
+                    span(exp.saturating_sub(iat))
                 ),
             ));
         }
@@ -411,7 +411,7 @@ pub fn lint(jwt: &Jwt, now: i64) -> Vec<Finding> {
                 "expired",
                 format!(
                     "the token expired {}: get a new one (`tok get`)",
-                    relative(exp - now)
+                    relative(exp.saturating_sub(now))
                 ),
             ));
         }
@@ -422,18 +422,18 @@ pub fn lint(jwt: &Jwt, now: i64) -> Vec<Finding> {
                 "time",
                 format!(
                     "the token is not valid before `nbf`, {}",
-                    relative(nbf - now)
+                    relative(nbf.saturating_sub(now))
                 ),
             ));
         }
     }
     if let Some(iat) = iat {
-        if iat - now > CLOCK_LEEWAY_SECS {
+        if iat.saturating_sub(now) > CLOCK_LEEWAY_SECS {
             out.push(warning(
                 "time",
                 format!(
                     "the token was issued {}, in the future: this clock or the provider's is wrong (`tok doctor` checks), and resources that allow no leeway may refuse it",
-                    relative(iat - now)
+                    relative(iat.saturating_sub(now))
                 ),
             ));
         }
@@ -712,7 +712,7 @@ pub fn render(
         }
     };
     let when = |t: Option<i64>| match t {
-        Some(t) => format!("{} ({})", local_time(t), relative(t - now)),
+        Some(t) => format!("{} ({})", local_time(t), relative(t.saturating_sub(now))),
         None => "(none)".into(),
     };
     let _ = writeln!(out, "  issuer:    {}", opt(&s.issuer));
@@ -729,7 +729,7 @@ pub fn render(
     let _ = writeln!(out, "  expires:   {}", when(s.expires_at));
     if let (Some(iat), Some(exp)) = (s.issued_at, s.expires_at) {
         if exp > iat {
-            let _ = writeln!(out, "  lifetime:  {}", span(exp - iat));
+            let _ = writeln!(out, "  lifetime:  {}", span(exp.saturating_sub(iat)));
         }
     }
     let _ = writeln!(out, "  wlcg.ver:  {}", opt(&s.wlcg_ver));
@@ -1180,5 +1180,17 @@ mod tests {
         assert_eq!(json["warnings"], 1);
         assert!(!json.to_string().contains(&text));
         assert_eq!(to_json(&Token::Opaque, &[])["format"], "opaque");
+    }
+
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        // Found with the inspect fuzz target (seed fuzz/corpus/inspect/extreme_times): `exp - now`
+        // overflowed.
+        let j = jwt(json!({"exp": i64::MIN, "iat": i64::MAX, "nbf": -1e300}));
+        let f = lint(&j, NOW);
+        assert!(f.iter().any(|f| f.check == "expired"), "{f:?}");
+        render(&j, &f, NOW, &|t| t.to_string());
+        let j = jwt(json!({"exp": i64::MAX, "iat": i64::MIN}));
+        render(&j, &lint(&j, NOW), NOW, &|t| t.to_string());
     }
 }

@@ -120,6 +120,66 @@ pub async fn store_rotated(
     Ok(())
 }
 
+/// Where an access token for this account, scope set and audience set is shared.
+fn access_key(key: &super::cache::CacheKey) -> String {
+    use sha2::Digest;
+    let what = format!("{}\n{}", key.scopes.join(" "), key.audiences.join(" "));
+    let digest = hex::encode(sha2::Sha256::digest(what.as_bytes()));
+    format!("access/{}/{}", key.account, &digest[..24])
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SharedAccess {
+    token: crate::secret::AccessToken,
+    expires_at: u64,
+    #[serde(default)]
+    granted_scopes: Vec<String>,
+}
+
+/// An access token another node shared for this request, if it still has `min_valid` to live.
+pub async fn shared_access(
+    state: &State,
+    key: &super::cache::CacheKey,
+    min_valid: u64,
+) -> Option<super::cache::CachedToken> {
+    let store = Arc::clone(&state.store);
+    let k = access_key(key);
+    let loaded = tokio::task::spawn_blocking(move || store.load(&k))
+        .await
+        .ok()?
+        .ok()??;
+    let shared: SharedAccess = serde_json::from_str(loaded.expose_secret()).ok()?;
+    let token = super::cache::CachedToken {
+        token: shared.token,
+        expires_at: shared.expires_at,
+        granted_scopes: shared.granted_scopes,
+    };
+    token
+        .usable(crate::protocol::unix_now(), min_valid)
+        .then_some(token)
+}
+
+/// Shares a fresh access token with the other nodes (best effort: a failure costs them a
+/// refresh, nothing else).
+pub async fn share_access(
+    state: &State,
+    key: &super::cache::CacheKey,
+    token: &super::cache::CachedToken,
+) {
+    let value = serde_json::to_string(&SharedAccess {
+        token: token.token.clone(),
+        expires_at: token.expires_at,
+        granted_scopes: token.granted_scopes.clone(),
+    })
+    .expect("a token serialises");
+    let store = Arc::clone(&state.store);
+    let k = access_key(key);
+    let value = SecretString::from(value);
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.save(&k, &value)).await {
+        tracing::warn!(account = %key.account, "cannot share the access token: {e}");
+    }
+}
+
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct SharedAccounts {
     #[serde(default)]

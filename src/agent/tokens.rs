@@ -168,6 +168,17 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
             format!("account `{name}` needs a new login ({reason}); run `tok login {name}`"),
         ));
     }
+    // Another node may have refreshed this very request meanwhile and shared the token.
+    let share = _lease.is_some() && state.config()?.share_access_tokens;
+    if share {
+        if let Some(token) = shared::shared_access(state, &wanted.key, wanted.min_valid).await {
+            tracing::debug!(account = %name, "token served from the shared store");
+            state
+                .cache
+                .insert(wanted.key.clone(), token.clone(), unix_now());
+            return Ok((wanted.grant(token), Origin::Cache));
+        }
+    }
     if let RefreshSlot::Unstored(rotated) = &*slot {
         // Store the only valid copy before using it: a failing store must not let the
         // provider rotate it again and again while nothing is kept.
@@ -279,7 +290,17 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
         state.cache.remove_account(name);
     }
     drop(slot);
-    finish(state, &wanted, tokens).map(|g| (g, Origin::Refresh))
+    let grant = finish(state, &wanted, tokens)?;
+    if share {
+        // Shared while this agent still holds the lease: the nodes waiting for it find it.
+        let token = CachedToken {
+            token: grant.token.clone(),
+            expires_at: grant.expires_at,
+            granted_scopes: grant.scopes.clone(),
+        };
+        shared::share_access(state, &wanted.key, &token).await;
+    }
+    Ok((grant, Origin::Refresh))
 }
 
 /// Narrowing by RFC 8693 exchange: a login-scope token (cached or refreshed as usual) is traded

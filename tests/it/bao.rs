@@ -639,3 +639,44 @@ fn bao_sealed_keeps_cached_tokens_and_recovers() {
     bao.unseal();
     env.token(&["-s", "storage.read:/new"]);
 }
+
+/// Issue 12: with `share_access_tokens = true`, three nodes asking for the same scope and
+/// audience cost one provider refresh, not three; without it, three.
+#[test]
+fn bao_shared_access_tokens_save_refreshes() {
+    let provider = Provider::start();
+    let bao = Bao::start();
+    let token = bao.user_token(&login_name(), "1h");
+    let nodes: Vec<TestEnv> = (0..3)
+        .map(|_| {
+            let mut env = TestEnv::new();
+            bao_env(&mut env, &bao);
+            env.set_env("BAO_TOKEN", token.as_str());
+            env
+        })
+        .collect();
+    nodes[0].login_cms(&provider);
+    let count = |scope: &str| {
+        let before = provider.refreshes();
+        for node in &nodes {
+            node.token(&["-a", "cms", "-s", scope, "--aud", "https://se.example.org"]);
+        }
+        provider.refreshes() - before
+    };
+    assert_eq!(
+        count("storage.read:/unshared"),
+        3,
+        "each node refreshes for itself"
+    );
+    for node in &nodes {
+        let config = node.path().join("config/tok/config.toml");
+        let old = std::fs::read_to_string(&config).unwrap_or_default();
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(&config, format!("share_access_tokens = true\n{old}")).unwrap();
+    }
+    assert_eq!(
+        count("storage.read:/shared"),
+        1,
+        "one refresh serves all three nodes"
+    );
+}
