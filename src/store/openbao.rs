@@ -655,10 +655,14 @@ impl OpenBaoStore {
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(200).collect::<String>())
                 .unwrap_or_default();
-            return Err(self.backend(format!(
+            // A standby redirects when it cannot forward to the active node, as while a
+            // cluster elects a new leader: transient, like a sealed or unreachable server.
+            return Err(self.unavailable_err(format!(
                 "OpenBao at {} redirected the request to {what} {target} to `{}` (a standby \
-                 node?); tok does not follow redirects with your token: point BAO_ADDR at the \
-                 active node or the cluster's address",
+                 that cannot reach the active node, e.g. during a leader election); tok does \
+                 not follow redirects with your token: cached tokens keep being served, retry \
+                 later, and if it persists point BAO_ADDR at the active node or the cluster's \
+                 address",
                 self.addr,
                 to.escape_debug()
             )));
