@@ -188,7 +188,7 @@ pub fn discovery(data: &[u8]) {
         match parts.next().filter(|d| !d.is_empty()) {
             None => Ok(None),
             Some(bytes) => match serde_json::from_slice(bytes) {
-                // discover() takes the answer to be JSON (reqwest's .json()) and then checks it.
+                // As discover() does: the answer read as JSON, then checked.
                 Ok(value) => discovery::check_document(url, issuer, value).map(Some),
                 Err(_) => Err(oauth::OauthError::Transient("not JSON".into())),
             },
