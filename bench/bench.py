@@ -942,6 +942,41 @@ def s8_throughput(rep, tok, sockbench, secs):
 # ---------------------------------------------------------------------------------------------
 
 
+def s9_builds(rep, builds, prov, work, oa, n):
+    """The build under test beside other builds of tok (`--compare LABEL=PATH`): cached `tok get`
+    interleaved with /bin/true and oidc-token in one loop, and each agent's idle RSS."""
+    rep.section("9. Builds side by side",
+                f"{n} runs each, interleaved (/bin/true, every build's `tok get`, oidc-token), each "
+                "build with its own agent holding one cached default token; idle RSS of each agent "
+                "after its login and one `tok get` (ms, MB).")
+    toks = []
+    for i, (label, binary) in enumerate(builds):
+        t = Tok(binary, os.path.join(work, f"build{i}"), prov)
+        t.login("bench")
+        must_token(t.cmd("get"), t.env, f"tok get ({label})")
+        toks.append((label, binary, t))
+    time.sleep(0.5)
+    rss = {label: tree_rss_kb(t.agent_pid())[0] for label, _, t in toks}
+    cmds = [("/bin/true", ["/bin/true"], toks[0][2].env)]
+    cmds += [(f"tok get ({label})", t.cmd("get"), t.env) for label, _, t in toks]
+    cmds.append(("oidc-token bench", ["oidc-token", "bench"], oa.env))
+    res = interleaved(n, cmds)
+    s = {k: summary(v) for k, v in res.items()}
+    true_ms, oa_ms = s["/bin/true"]["median"], s["oidc-token bench"]["median"]
+    rows = []
+    for k, v in s.items():
+        rows.append([k, fmt_ms(v["median"]), fmt_ms(v["min"]), fmt_ms(v["max"]),
+                     f"{v['median'] / true_ms:.2f}×", f"{v['median'] / oa_ms:.2f}×"])
+    rep.table(["command", "median", "min", "max", "vs /bin/true", "vs oidc-token"], rows)
+    rep.table(["build", "binary (MB)", "idle agent RSS (MB)"],
+              [[label, f"{os.path.getsize(binary) / 1e6:.1f}", f"{rss[label] / 1024:.1f}"]
+               for label, binary, _ in toks])
+    for _, _, t in toks:
+        t.stop()
+    rep.data["s9"] = {"get": s, "rss_kb": rss,
+                      "size": {label: os.path.getsize(b) for label, b, _ in toks}}
+
+
 def machine_line(tok_bin):
     cpu = "?"
     try:
@@ -960,7 +995,8 @@ def machine_line(tok_bin):
     node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     load = open("/proc/loadavg").read().split()[0]
     with open(tok_bin, "rb") as f:  # a dynamically linked ELF names its loader near the start
-        linkage = "dynamically linked" if b"/ld-linux" in f.read(4096) else "static"
+        head = f.read(4096)
+        linkage = "dynamically linked" if b"/ld-linux" in head else "static"
     return (f"load average {load} at start; {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, tok {commit}"
             f"{' (+ uncommitted src changes)' if dirty else ''} ({linkage}), {oa.splitlines()[0] if oa else 'oidc-agent ?'}, "
             f"node {node}, {time.strftime('%Y-%m-%d %H:%M %Z')}")
@@ -972,6 +1008,8 @@ def main():
     ap.add_argument("--tok", required=True)
     ap.add_argument("--sockbench", required=True)
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results.md"))
+    ap.add_argument("--compare", action="append", default=[], metavar="LABEL=PATH",
+                    help="another tok build to measure beside --tok (scenario 9)")
     args = ap.parse_args()
     q = args.quick
     P = {
@@ -1029,6 +1067,10 @@ def main():
                             P["steps"], P["n6"], oa, oa_load)
         log("7: autostart")
         s7_autostart(rep, args.tok, prov, work, P["n7"])
+        if args.compare:
+            log("9: builds side by side")
+            builds = [("shipped", args.tok)] + [tuple(c.split("=", 1)) for c in args.compare]
+            s9_builds(rep, builds, prov, work, oa, P["n1"])
         ok = True
     except BenchError as e:
         log(f"FAILED: {e}")

@@ -33,7 +33,8 @@ fi
 # An ARC CE (A-REX 6.17) and the ARC clients with the REST job plugin (`arcsub -T arcrest`) and
 # arcproxy. Debian installs the arc-arex, arc-arex-ws and arched services disabled and does not
 # start them; the tests run their own A-REX on loopback. binutils' strip shrinks the tok binary
-# the ARC test job carries.
+# the ARC test job carries, and its readelf shows the binary is static; strace shows which files
+# tok opens when it resolves a host name (tests/it/static_binary.rs).
 APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certificates
     xrootd-server xrootd-server-plugins xrootd-scitokens-plugins xrootd-client
     xrootd-client-plugins xrootd-client-http-plugins scitokens-cpp libscitokens0 gcc libc6-dev
@@ -41,7 +42,7 @@ APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certi
     nordugrid-arc-arex nordugrid-arc-hed nordugrid-arc-client nordugrid-arc-plugins-needed
     nordugrid-arc-plugins-arcrest binutils
     libxrdhttputils2 gfal2 gfal2-plugin-http gfal2-plugin-file python3-gfal2 python3-gfal2-util
-    gfal2-util-scripts davix)
+    gfal2-util-scripts davix strace)
 
 install_apt_packages() {
     local missing=() pkg
@@ -122,6 +123,12 @@ install_bao() {
 
 phase "install: apt packages"
 install_apt_packages
+# tok builds for musl by default (.cargo/config.toml): the target and musl-gcc.
+phase "install: musl target and musl-gcc"
+# shellcheck source=scripts/musl.sh
+source scripts/musl.sh
+ensure_musl_toolchain
+echo "musl: target and musl-gcc present"
 phase "install: test provider (node-oidc-provider)"
 install_provider
 phase "install: test provider (django-oauth-toolkit)"
@@ -137,7 +144,7 @@ fi
 # A developer's own tok settings must not leak into the tests (they seal their own environment,
 # but an inherited TOK_SOCKET or TOK_STORE should never even get the chance).
 unset TOK_SOCKET TOK_NO_AUTOSTART TOK_STORE TOK_PASSPHRASE_FILE TOK_LOG TOK_HTTP_TIMEOUT \
-    TOK_CONFIG TOK_KEYRING_TIMEOUT_MS
+    TOK_CONFIG TOK_KEYRING_TIMEOUT_MS TOK_TEST_BIN
 
 phase "test: cargo test --all-targets $*"
 # --no-fail-fast: one failing test binary must not hide the results of the others.

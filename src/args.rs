@@ -7,9 +7,9 @@ use crate::cli::{Cli, Command, EnvArgs, GetArgs};
 use clap::{Args, FromArgMatches, Parser};
 use std::ffi::OsString;
 
-/// Parses this process's arguments; prints help or a usage error and exits as clap does.
-pub fn parse() -> Cli {
-    let args: Vec<OsString> = std::env::args_os().collect();
+/// Parses a command line (program name first); prints help or a usage error and exits as clap
+/// does. The binary passes the `argv` its `main` received (see `main.rs`).
+pub fn parse_from(args: Vec<OsString>) -> Cli {
     hot_command(&args).unwrap_or_else(|| Cli::parse_from(args))
 }
 

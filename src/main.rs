@@ -3,13 +3,15 @@
 //! It starts without Rust's runtime set-up (`no_main`): every job runs `tok get`, and that
 //! set-up (reading /proc/self/maps to word a stack-overflow message, mapping an alternate
 //! signal stack) costs a process about a tenth of a `/bin/true` (BENCHMARKS.md). The parts of
-//! it that matter to tok are done here.
+//! it that matter to tok are done here, the command line included: `main` builds it from its own
+//! `argc`/`argv`, which works with glibc and with musl (the release build) alike.
 #![cfg_attr(not(test), no_main)]
 // Under `cargo test` the harness brings its own `main`; the logic here is tested through the
 // binary by tests/it.
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use tok::error::{exit, Error};
 
 /// Rust's exit code for a panic that reaches `main`.
@@ -17,17 +19,19 @@ const PANICKED: u8 = 101;
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     prepare_process();
-    let code = std::panic::catch_unwind(run).unwrap_or(PANICKED);
+    // SAFETY: the C runtime passes `argc` valid, NUL-terminated strings in `argv`, alive for the
+    // whole process.
+    let args = unsafe { arguments(argc, argv) };
+    let code = std::panic::catch_unwind(|| run(args)).unwrap_or(PANICKED);
     // No runtime to flush stdout on the way out.
     let _ = std::io::Write::flush(&mut std::io::stdout());
     c_int::from(code)
 }
 
-fn run() -> u8 {
-    // `std::env::args_os` works without the runtime: glibc hands argv to std's initialiser.
-    let cli = tok::args::parse();
+fn run(args: Vec<OsString>) -> u8 {
+    let cli = tok::args::parse_from(args);
     match tok::cmd::run_exit(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -53,6 +57,23 @@ fn run() -> u8 {
             code
         }
     }
+}
+
+/// The command line as the C runtime passed it to `main`. `std::env::args_os` is empty here on
+/// musl: only glibc hands argv to std's initialiser, and without Rust's own start-up nothing else
+/// does.
+///
+/// # Safety
+/// `argv` must point to `argc` valid NUL-terminated strings.
+unsafe fn arguments(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    let count = usize::try_from(argc).unwrap_or(0);
+    (0..count)
+        .map(|i| {
+            // SAFETY: the caller promises `argc` valid pointers to C strings.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            std::ffi::OsStr::from_bytes(arg.to_bytes()).to_os_string()
+        })
+        .collect()
 }
 
 /// What Rust's runtime would have done before `main` and tok relies on.

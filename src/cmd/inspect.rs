@@ -85,8 +85,9 @@ extern "C" {
 /// Unix seconds in the reader's time zone: `2026-12-02 11:00:00 CET`.
 fn local_time(unix: i64) -> String {
     let utc = || crate::protocol::rfc3339(u64::try_from(unix).unwrap_or(0));
-    // time_t is 64 bits on every platform tok builds for.
-    let t = unix as libc::time_t;
+    // time_t is i64 on every 64-bit target tok builds for, glibc and musl alike (naming the
+    // libc alias is deprecated on musl, whose 32-bit targets changed it).
+    let t: i64 = unix;
     // SAFETY: an all-zero `tm` is a valid value (its zone pointer is null).
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: tzset has no arguments; localtime_r writes only into `tm`, which outlives it.

@@ -22,5 +22,6 @@ mod policy;
 mod providers;
 mod second_provider;
 mod security;
+mod static_binary;
 mod ux;
 mod xrootd;

@@ -14,8 +14,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `tok` under test: this build's, or the one `TOK_TEST_BIN` names (the packaging check,
+/// tests/packaging/check.sh, runs tests against the installed `/usr/bin/tok`).
 pub fn tok_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tok"))
+    std::env::var_os("TOK_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_tok")))
 }
 
 pub fn repo() -> PathBuf {

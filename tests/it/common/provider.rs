@@ -25,7 +25,12 @@ impl TestCa {
     }
 }
 
-/// A CA and a leaf certificate for 127.0.0.1/localhost, made once per test process.
+/// A host name the leaf certificate also covers, for tests that make tok resolve a name (through
+/// a private `/etc/hosts`; see static_binary.rs) rather than connect to an address.
+pub const TEST_HOST_NAME: &str = "tok-provider.test";
+
+/// A CA and a leaf certificate for 127.0.0.1/localhost/[`TEST_HOST_NAME`], made once per test
+/// process.
 pub fn test_ca() -> &'static TestCa {
     static CA: OnceLock<TestCa> = OnceLock::new();
     CA.get_or_init(|| {
@@ -44,7 +49,12 @@ pub fn test_ca() -> &'static TestCa {
         let ca_key = KeyPair::generate().unwrap();
         let ca = ca_params.self_signed(&ca_key).unwrap();
         let mut leaf_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+            CertificateParams::new(vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+                TEST_HOST_NAME.to_string(),
+            ])
+            .unwrap();
         leaf_params
             .distinguished_name
             .push(DnType::CommonName, "127.0.0.1");
