@@ -16,6 +16,7 @@ mod everyday;
 mod faults;
 mod flow;
 mod grid_clients;
+mod grid_wrappers;
 mod hostile;
 mod keyring;
 mod policy;
