@@ -19,6 +19,7 @@ mod grid_clients;
 mod grid_wrappers;
 mod hostile;
 mod keyring;
+mod per_job;
 mod policy;
 mod providers;
 mod second_provider;

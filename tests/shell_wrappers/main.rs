@@ -6,6 +6,7 @@
 
 mod arc;
 mod htcondor;
+mod per_job;
 mod snippets;
 
 use std::fs;
@@ -42,6 +43,15 @@ completions)
         zsh) cat "$FAKE_REPO/completions/_tok" ;;
         fish) cat "$FAKE_REPO/completions/tok.fish" ;;
     esac ;;
+delegate)
+    # Writes a stand-in credential at --out; $FAKE_ROTATION is what the summary's last line says,
+    # and the $FAKE_DELEGATE_FAIL_AT-th delegation fails as a provider outage would.
+    out="" prev=""
+    for a in "$@"; do [ "$prev" = --out ] && out=$a; prev=$a; done
+    n=$(grep -c '^delegate$' "$FAKE_DIR/tok.args")
+    if [ "$n" = "${FAKE_DELEGATE_FAIL_AT:-0}" ]; then echo "tok: fake provider outage" >&2; exit 4; fi
+    (umask 077; printf '{"fake_credential": %s}\n' "$n" > "$out")
+    printf 'tok delegate: wrote the job credential %s (0600)\n  rotation:    %s — fake\n' "$out" "${FAKE_ROTATION:-no}" >&2 ;;
 env)
     case "$3" in
         fish) printf 'set -gx BEARER_TOKEN_FILE %s;\nset -e BEARER_TOKEN;\n' "$FAKE_DIR/bt" ;;
