@@ -230,9 +230,7 @@ fn command_of(w: &Wrapper, args: &[OsString]) -> Option<Vec<OsString>> {
     }
     // Options, one at a time: env -S puts words back in their place.
     loop {
-        let Some(word) = args.get(i).map(|a| a.as_bytes().to_vec()) else {
-            return None;
-        };
+        let word = args.get(i)?.as_bytes().to_vec();
         if word == b"--" {
             i += 1;
             break;
