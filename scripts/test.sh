@@ -29,7 +29,8 @@ fi
 # XrdHttp (the XRootD test server's HTTPS port) is in xrootd-server-plugins + libxrdhttputils2;
 # the real gfal2 clients (gfal-copy/-ls/-rm: gfal2-util-scripts, run by python3-gfal2-util on
 # python3-gfal2) with the http and file plugins (recommends are off: each plugin is named), and
-# davix (davix-get/-put) talk to it.
+# davix (davix-get/-put) talk to it. GNU time and numactl are exec wrappers `tok exec` looks
+# through (the other wrappers it is tested with come with coreutils and util-linux).
 # An ARC CE (A-REX 6.17) and the ARC clients with the REST job plugin (`arcsub -T arcrest`) and
 # arcproxy. Debian installs the arc-arex, arc-arex-ws and arched services disabled and does not
 # start them; the tests run their own A-REX on loopback. binutils' strip shrinks the tok binary
@@ -42,7 +43,8 @@ APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certi
     nordugrid-arc-arex nordugrid-arc-hed nordugrid-arc-client nordugrid-arc-plugins-needed
     nordugrid-arc-plugins-arcrest binutils
     libxrdhttputils2 gfal2 gfal2-plugin-http gfal2-plugin-file python3-gfal2 python3-gfal2-util
-    gfal2-util-scripts davix strace)
+    gfal2-util-scripts davix strace
+    time numactl)
 
 install_apt_packages() {
     local missing=() pkg

@@ -2,6 +2,7 @@
 //! `tok env` can deliver it the way each one needs without extra flags. WLCG Bearer Token
 //! Discovery (`BEARER_TOKEN`, then `BEARER_TOKEN_FILE`, then `bt_u$UID`) is what a client
 //! should follow, but not every one does (measured on Debian bookworm's packages; README table).
+//! A client run through a wrapper (`timeout 90 gfal-copy …`) is found by [`crate::wrappers`].
 
 use std::ffi::OsStr;
 use std::path::Path;

@@ -28,3 +28,4 @@ pub mod store;
 pub mod terminal;
 pub mod tokenfile;
 pub mod wire;
+pub mod wrappers;

@@ -1,9 +1,12 @@
 //! `tok delegate`: ask the agent for a job credential and write it, 0600 and atomically, where
-//! the user said; a summary goes to stderr and nothing to stdout.
+//! the user said; a summary goes to stderr and nothing to stdout. A first refresh from the
+//! written credential tells whether the provider rotates refresh tokens, which decides whether
+//! jobs may share one credential (issue 21).
 
 use super::{request, rfc3339, unexpected};
 use crate::cli::DelegateArgs;
 use crate::credential;
+use crate::credential::renew::Rotation;
 use crate::error::Error;
 use crate::protocol::{unix_now, DelegateRequest, JobCredential, Request, Response};
 use crate::scope::{normalise_audiences, normalise_scopes};
@@ -37,8 +40,27 @@ pub fn run(args: DelegateArgs) -> Result<()> {
         };
         return Err(Error::Usage(format!("cannot write the job credential: {e}; {undone}")).into());
     }
+    let rotation = first_refresh(&out);
     eprint!("{}", summary(&cred, &out, lifetime));
+    eprintln!("{}", rotation_line(&rotation));
     Ok(())
+}
+
+/// One refresh from the new credential, the one place its rotation shows: RFC 8693 answers
+/// carry nothing about it. A rotated token is written back before this returns.
+fn first_refresh(out: &Path) -> Result<Rotation, String> {
+    credential::renew::fetch_noting_rotation(out, &[], &[])
+        .map(|(_, rotation)| rotation)
+        .map_err(|e| crate::terminal::one_line(&e.to_string()))
+}
+
+/// The summary's last line; scripts (tok-condor-submit, tok-arc-job) read its first word.
+fn rotation_line(rotation: &Result<Rotation, String>) -> String {
+    match rotation {
+        Ok(Rotation::Rotated) => "  rotation:    yes — the provider rotated the refresh token at a first refresh (the file holds the new one): give each job its own credential, since jobs sharing one would spend each other's token and the provider may then end the grant".to_string(),
+        Ok(Rotation::Kept) => "  rotation:    no — the provider kept the refresh token at a first refresh: jobs may share this credential (a provider that rotates only later, e.g. near expiry, does not show here)".to_string(),
+        Err(reason) => format!("  rotation:    unknown — a first refresh failed ({reason}): at a provider that rotates refresh tokens, give each job its own credential"),
+    }
 }
 
 fn summary(cred: &JobCredential, out: &Path, asked_secs: u64) -> String {

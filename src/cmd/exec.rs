@@ -11,6 +11,7 @@ use crate::cli::{ExecArgs, TokenSelection};
 use crate::clients;
 use crate::protocol::{unix_now, TokenGrant};
 use crate::tokenfile;
+use crate::wrappers;
 use anyhow::{Context, Result};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
@@ -46,7 +47,11 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     let _cleanup = RemoveOnDrop(created.then(|| path.clone()));
 
     let program = args.command[0].to_string_lossy().into_owned();
-    let channel = clients::channel_of(&args.command[0]);
+    // Delivery follows the program that really runs, through `timeout 90 …`, `nice`, `env A=B`,
+    // `apptainer exec IMAGE …` and the other wrappers in the table.
+    let payload = wrappers::unwrap(&args.command);
+    let channel = clients::channel_of(&payload.program);
+    let client = client_name(&payload);
     let mut cmd = Command::new(&args.command[0]);
     // If tok exec itself is killed (kill -9, OOM), the command gets SIGTERM rather than run on
     // with a token file nobody renews or removes.
@@ -67,7 +72,7 @@ pub fn run(args: ExecArgs) -> Result<u8> {
         if args.inline {
             eprintln!("tok exec: note: BEARER_TOKEN holds a fixed token and cannot be refreshed; BEARER_TOKEN_FILE is kept fresh");
         } else {
-            eprintln!("tok exec: note: {program} reads the token only from BEARER_TOKEN, once at start: exported it too (it is not renewed while {program} runs; --file-only leaves it out)");
+            eprintln!("tok exec: note: {client} reads the token only from BEARER_TOKEN, once at start: exported it too (it is not renewed while it runs; --file-only leaves it out)");
         }
         cmd.env("BEARER_TOKEN", grant.token.expose());
     } else {
@@ -76,7 +81,8 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     }
     if channel == clients::Channel::HeaderOnly {
         eprintln!(
-            "tok exec: note: {program} reads no token variable or file; pass the token on its command line instead: {program} -H \"$(tok get -f header{})\" …",
+            "tok exec: note: {client} reads no token variable or file; pass the token on its command line instead: {} -H \"$(tok get -f header{})\" …",
+            payload.program.to_string_lossy(),
             selection_flags(&args.select)
         );
     }
@@ -153,6 +159,16 @@ pub fn run(args: ExecArgs) -> Result<u8> {
         _ => 1,
     };
     Ok(code.clamp(0, 255) as u8)
+}
+
+/// The client as the notes name it: `gfal-copy`, or `gfal-copy (run through timeout, nice)`.
+fn client_name(payload: &wrappers::Unwrapped) -> String {
+    let program = payload.program.to_string_lossy();
+    if payload.through.is_empty() {
+        program.into_owned()
+    } else {
+        format!("{program} (run through {})", payload.through.join(", "))
+    }
 }
 
 /// The gist of a renewal failure for a line a job log can carry: no advice meant for a person

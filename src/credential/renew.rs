@@ -36,6 +36,15 @@ impl RenewError {
     }
 }
 
+/// What a refresh showed of the provider's refresh-token policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// A new refresh token came back (and was written to the file): the old one is spent.
+    Rotated,
+    /// No new refresh token, or the same one again.
+    Kept,
+}
+
 /// An access token for `scopes` and `audiences` (empty: the delegated ones) from the
 /// credential at `path`. The credential stays locked from reading to rewriting.
 pub fn fetch(
@@ -43,6 +52,15 @@ pub fn fetch(
     scopes: &[String],
     audiences: &[String],
 ) -> Result<TokenGrant, RenewError> {
+    fetch_noting_rotation(path, scopes, audiences).map(|(grant, _)| grant)
+}
+
+/// [`fetch`], saying whether the provider rotated the refresh token.
+pub fn fetch_noting_rotation(
+    path: &Path,
+    scopes: &[String],
+    audiences: &[String],
+) -> Result<(TokenGrant, Rotation), RenewError> {
     let lock = CredentialLock::acquire(path)?;
     let mut credential = load(path)?;
     if unix_now() >= credential.not_after {
@@ -64,10 +82,12 @@ pub fn fetch(
         credential.audience_param,
     ));
     let tokens = result.map_err(|e| provider_error(path, e))?;
+    let mut rotation = Rotation::Kept;
     if let Some(rotated) = tokens.refresh_token {
         if rotated != credential.refresh_token {
             credential.refresh_token = rotated;
             save_rotated(path, &credential)?;
+            rotation = Rotation::Rotated;
         }
     }
     drop(lock);
@@ -76,7 +96,7 @@ pub fn fetch(
         Some(d) => now.saturating_add(d.as_secs()),
         None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
     };
-    Ok(TokenGrant {
+    let grant = TokenGrant {
         token: tokens.access_token,
         expires_at,
         scopes: tokens.scopes.filter(|s| !s.is_empty()).unwrap_or(scopes),
@@ -84,7 +104,8 @@ pub fn fetch(
         account: credential.account,
         issuer: credential.issuer,
         warning: None,
-    })
+    };
+    Ok((grant, rotation))
 }
 
 /// RFC 7009 revocation of the delegated refresh token (nothing of the user's own grant), then

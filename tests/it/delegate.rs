@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-const AUD: &str = "https://se.example.org";
+pub(crate) const AUD: &str = "https://se.example.org";
 
 /// `tok delegate ARGS --out DIR/NAME` and the credential's path.
 #[track_caller]
-fn delegate(env: &TestEnv, name: &str, args: &[&str]) -> PathBuf {
+pub(crate) fn delegate(env: &TestEnv, name: &str, args: &[&str]) -> PathBuf {
     let path = env.path().join(name);
     let mut all = vec!["delegate"];
     all.extend_from_slice(args);
@@ -23,12 +23,12 @@ fn delegate(env: &TestEnv, name: &str, args: &[&str]) -> PathBuf {
     path
 }
 
-fn read_json(path: &Path) -> serde_json::Value {
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// From now on this environment has no agent: it is stopped and may not be started.
-fn without_agent(env: &mut TestEnv) {
+pub(crate) fn without_agent(env: &mut TestEnv) {
     env.stop_agent();
     env.set_env("TOK_NO_AUTOSTART", "1");
 }
@@ -456,7 +456,7 @@ fn parallel_steps_of_one_job_never_lose_a_rotation() {
 // ---------------------------------------------------------------------------------------------
 // The long-job wrappers, with the real tok binary and no agent on the "worker".
 
-fn script(rel: &str) -> PathBuf {
+pub(crate) fn script(rel: &str) -> PathBuf {
     crate::common::repo().join("shell").join(rel)
 }
 
@@ -475,7 +475,7 @@ fn worker(
     cmd
 }
 
-fn output(what: &str, o: std::process::Output) -> crate::common::Out {
+pub(crate) fn output(what: &str, o: std::process::Output) -> crate::common::Out {
     crate::common::Out {
         what: what.to_string(),
         code: o.status.code(),

@@ -32,21 +32,21 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-const AUD: &str = "https://storage.tok-test.example";
+pub(crate) const AUD: &str = "https://storage.tok-test.example";
 /// A concrete audience the server does not accept (the "any" audience would be accepted).
 const FOREIGN_AUD: &str = "https://other.example.org";
 /// What the tests' account may ask for: read everywhere, write and delete under `/store`.
 const LOGIN_SCOPES: &str = "storage.read:/ storage.create:/store storage.modify:/store";
 /// The line tok prints when it exports BEARER_TOKEN for a client that reads only the variable.
-const BEARER_NOTE: &str = "BEARER_TOKEN";
+pub(crate) const BEARER_NOTE: &str = "BEARER_TOKEN";
 
-struct Grid {
+pub(crate) struct Grid {
     _provider: Provider,
-    env: TestEnv,
-    server: XrootdServer,
+    pub(crate) env: TestEnv,
+    pub(crate) server: XrootdServer,
 }
 
-fn setup() -> Grid {
+pub(crate) fn setup() -> Grid {
     // Missing packages fail here, loudly, before anything else starts.
     xrootd::check_installed();
     xrootd::check_http_clients_installed();
@@ -74,7 +74,7 @@ fn setup() -> Grid {
 impl Grid {
     /// `program args` in the sealed environment (tok on PATH, the server's client env) plus
     /// `vars`; an empty value unsets the variable.
-    fn run(&self, program: &str, args: &[&str], vars: &[(&str, &str)]) -> Out {
+    pub(crate) fn run(&self, program: &str, args: &[&str], vars: &[(&str, &str)]) -> Out {
         let mut cmd = self.env.program(program);
         cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         for (k, v) in vars {
@@ -97,7 +97,7 @@ impl Grid {
     }
 
     /// `tok ARGS` in the sealed environment.
-    fn tok(&self, args: &[&str]) -> Out {
+    pub(crate) fn tok(&self, args: &[&str]) -> Out {
         self.run(crate::common::tok_bin().to_str().unwrap(), args, &[])
     }
 
@@ -111,7 +111,7 @@ impl Grid {
     }
 
     #[track_caller]
-    fn ok(&self, out: &Out, why: &str) {
+    pub(crate) fn ok(&self, out: &Out, why: &str) {
         if out.code != Some(0) {
             self.server.fail(&format!("should work: {why}"), out);
         }
@@ -120,7 +120,7 @@ impl Grid {
     /// Refused by the server: a non-zero exit and the refusal (`HTTP 403`) in the client's
     /// words, not some other failure (connection, TLS, usage).
     #[track_caller]
-    fn refused(&self, out: &Out, why: &str) {
+    pub(crate) fn refused(&self, out: &Out, why: &str) {
         if out.code == Some(0) || out.code.is_none() {
             self.server.fail(&format!("should be refused: {why}"), out);
         }
@@ -132,7 +132,7 @@ impl Grid {
 
     /// `dest` holds exactly `want`.
     #[track_caller]
-    fn holds(&self, out: &Out, dest: &Path, want: &[u8]) {
+    pub(crate) fn holds(&self, out: &Out, dest: &Path, want: &[u8]) {
         let got = std::fs::read(dest).unwrap_or_default();
         if got != want {
             self.server.fail(
@@ -159,11 +159,11 @@ impl Grid {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.env.path().join(name)
     }
 
-    fn file_url(&self, name: &str) -> String {
+    pub(crate) fn file_url(&self, name: &str) -> String {
         format!("file://{}", self.path(name).display())
     }
 }
@@ -205,7 +205,7 @@ fn discovery_file(g: &Grid) -> PathBuf {
 }
 
 /// Lines of tok's (or anyone's) stderr that mention `needle`.
-fn lines_with<'a>(stderr: &'a str, needle: &str) -> Vec<&'a str> {
+pub(crate) fn lines_with<'a>(stderr: &'a str, needle: &str) -> Vec<&'a str> {
     stderr.lines().filter(|l| l.contains(needle)).collect()
 }
 

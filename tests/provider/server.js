@@ -516,7 +516,7 @@ async function testEndpoints(ctx) {
       state.fault = {
         mode: String(b.mode),
         delay_ms: Number(b.delay_ms ?? state.fault.delay_ms),
-        once: b.once === true,
+        once: b.once === true, grant: b.grant === undefined ? undefined : String(b.grant),
         body: b.body,
         status: Number(b.status ?? 400),
         bytes: Number(b.bytes ?? 400 * 1024 * 1024),
@@ -614,7 +614,7 @@ async function tokenFront(ctx, next) {
   log('token request', JSON.stringify(stats.last_token_request), 'fault', state.fault.mode);
 
   const faultState = state.fault;
-  const fault = faultState.mode;
+  const fault = faultState.grant && faultState.grant !== grantType ? 'none' : faultState.mode; // `grant`: only that grant_type
   if (state.fault.once) state.fault = { mode: 'none', delay_ms: state.fault.delay_ms };
   switch (fault) {
     case 'error':
