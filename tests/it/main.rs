@@ -8,6 +8,7 @@ mod bao;
 mod common;
 mod completion;
 mod crash;
+mod crowd;
 mod delegate;
 mod dot;
 mod env_exec;
