@@ -29,6 +29,8 @@ use std::sync::Arc;
 
 /// Runs the agent in this process until SIGTERM/SIGINT/SIGHUP or `tok agent stop`.
 pub fn run_foreground(store_choice: StoreKind) -> Result<()> {
+    // First, while this is the only thread: no token of the caller's shell stays with us.
+    crate::environ::clean_agent_environment();
     harden();
     logging::init();
     let fd_limit = raise_fd_limit();
