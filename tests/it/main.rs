@@ -15,6 +15,7 @@ mod env_exec;
 mod errors;
 mod everyday;
 mod faults;
+mod file_store;
 mod flow;
 mod grid_clients;
 mod hostile;
