@@ -15,6 +15,7 @@ pub mod config;
 pub mod crashpoint;
 pub mod credential;
 pub mod dirs;
+pub mod environ;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;

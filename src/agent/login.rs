@@ -132,8 +132,12 @@ where
             .confirm
             .unwrap_or_else(|| existing.as_ref().is_some_and(|a| a.confirm)),
     };
+    let details = oauth::device_authorize(&http, &md, &creds, &scopes)
+        .await
+        .map_err(provider_failure)?;
     // A new account is kept from here on, so that `tok login NAME` can try again with the
-    // same issuer, client and CA after a denied, expired or cancelled first login.
+    // same issuer, client and CA after a denied, expired or cancelled first login; not before:
+    // a device answer that cannot be shown (issue 21) or a failed request leaves nothing.
     if existing.is_none() {
         if let Some(secret) = &creds.client_secret {
             state
@@ -147,9 +151,6 @@ where
         state.set_needs_login(&name, Some("the first login has not finished".into()));
     }
 
-    let details = oauth::device_authorize(&http, &md, &creds, &scopes)
-        .await
-        .map_err(provider_failure)?;
     let prompt = DeviceCodePrompt {
         verification_uri: details.verification_uri().to_string(),
         verification_uri_complete: details

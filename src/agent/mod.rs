@@ -14,6 +14,7 @@ mod peer;
 mod policy;
 mod session;
 mod shared;
+mod slots;
 mod state;
 mod tokens;
 
@@ -28,9 +29,11 @@ use std::sync::Arc;
 
 /// Runs the agent in this process until SIGTERM/SIGINT/SIGHUP or `tok agent stop`.
 pub fn run_foreground(store_choice: StoreKind) -> Result<()> {
+    // First, while this is the only thread: no token of the caller's shell stays with us.
+    crate::environ::clean_agent_environment();
     harden();
     logging::init();
-    raise_fd_limit();
+    let fd_limit = raise_fd_limit();
     #[cfg(target_os = "linux")]
     if matches!(store_choice, StoreKind::Auto | StoreKind::Keyutils) {
         // Session keyrings are per thread: join before the runtime's threads exist.
@@ -48,13 +51,13 @@ pub fn run_foreground(store_choice: StoreKind) -> Result<()> {
     // on that same worker, with no hand-off that must wake another thread (on an idle VM each
     // such wake-up costs more than the whole answer).
     runtime.block_on(async {
-        tokio::spawn(serve(store_choice))
+        tokio::spawn(serve(store_choice, fd_limit))
             .await
             .context("the agent's main task panicked")?
     })
 }
 
-async fn serve(store_choice: StoreKind) -> Result<()> {
+async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
     let mut socket = dirs::socket_path();
     let config_path = dirs::config_file();
     let config = Config::load(&config_path)?;
@@ -109,13 +112,14 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
-    // At most this many connections at once: one more is closed at once (and the client says
-    // so), idle ones end after session::IDLE_TIMEOUT, so a runaway client cannot exhaust the
-    // agent's file descriptors or stall its accept loop.
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    // At most this many connections at once; at the cap the one that has waited longest for a
+    // request is closed to admit the new one (slots.rs), idle ones end after
+    // session::IDLE_TIMEOUT, so a crowd of idle or slow clients can neither lock others out nor
+    // exhaust the agent's file descriptors.
+    let slots = slots::Slots::new(connection_cap(fd_limit));
     let mut last_full_warning: Option<std::time::Instant> = None;
     tracing::info!(
-        max_connections = MAX_CONNECTIONS,
+        max_connections = slots.cap(),
         idle_timeout_secs = session::IDLE_TIMEOUT.as_secs(),
         max_request_bytes = crate::wire::MAX_REQUEST_BYTES,
         "connection limits"
@@ -123,34 +127,42 @@ async fn serve(store_choice: StoreKind) -> Result<()> {
     loop {
         tokio::select! {
             accepted = listener::accept(&listener) => {
-                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                    if last_full_warning.is_none_or(|t| t.elapsed().as_secs() >= 10) {
-                        tracing::warn!("{MAX_CONNECTIONS} connections are open; closing new ones until some end");
-                        last_full_warning = Some(std::time::Instant::now());
+                let conn = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
                     }
-                    drop(accepted);
+                };
+                let admission = slots.admit();
+                if !matches!(admission, Some(slots::Admission::Free(_)))
+                    && last_full_warning.is_none_or(|t| t.elapsed().as_secs() >= 10)
+                {
+                    let what = if admission.is_some() {
+                        "closing the one that waited longest for a request to admit each new one"
+                    } else {
+                        "all are being served; closing new ones until some end"
+                    };
+                    tracing::warn!("{} connections are open: {what}", slots.cap());
+                    last_full_warning = Some(std::time::Instant::now());
+                }
+                let (Some(slots::Admission::Free(slot)) | Some(slots::Admission::Evicted(slot))) =
+                    admission
+                else {
+                    drop(conn);
                     continue;
                 };
-                match accepted {
-                Ok(listener::Conn::Bound(stream, peer)) => {
-                    let state = Arc::clone(&state);
-                    tokio::spawn(async move {
-                        session::serve(state, stream, peer).await;
-                        drop(slot);
-                    });
+                let state = Arc::clone(&state);
+                match conn {
+                    listener::Conn::Bound(stream, peer) => {
+                        tokio::spawn(session::serve(state, stream, peer, slot));
+                    }
+                    listener::Conn::Activated(stream, peer) => {
+                        tokio::spawn(session::serve(state, stream, peer, slot));
+                    }
                 }
-                Ok(listener::Conn::Activated(stream, peer)) => {
-                    let state = Arc::clone(&state);
-                    tokio::spawn(async move {
-                        session::serve(state, stream, peer).await;
-                        drop(slot);
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }},
+            },
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => { tracing::info!("SIGHUP: shutting down"); break; }
@@ -181,10 +193,21 @@ fn announce_ready(socket: &std::path::Path) {
 
 /// Connections served at once (each costs a file descriptor and a task).
 const MAX_CONNECTIONS: usize = 1024;
+/// File descriptors kept free of client connections: the store, provider connections, the
+/// log, and the connections closed to make room that are still on their way out.
+const FD_RESERVE: u64 = 128;
+
+/// The connection cap: [`MAX_CONNECTIONS`], or fewer when the open-file limit is low, so that
+/// the cap is reached (and room made) before accept(2) fails for want of descriptors.
+fn connection_cap(fd_limit: u64) -> usize {
+    let by_fds = fd_limit.saturating_sub(FD_RESERVE).max(16);
+    MAX_CONNECTIONS.min(usize::try_from(by_fds).unwrap_or(usize::MAX))
+}
 
 /// Raises the soft limit on open files to the hard limit: a busy agent holds a socket per
-/// client plus provider connections, and running out stops it answering anyone.
-fn raise_fd_limit() {
+/// client plus provider connections, and running out stops it answering anyone. Returns the
+/// soft limit in force.
+fn raise_fd_limit() -> u64 {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -192,7 +215,7 @@ fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit read and write one valid rlimit struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return;
+            return 1024;
         }
         let before = limit.rlim_cur;
         if limit.rlim_cur < limit.rlim_max {
@@ -208,6 +231,7 @@ fn raise_fd_limit() {
             "open-file limit"
         );
     }
+    limit.rlim_cur
 }
 
 /// Keeps secrets out of core dumps and away from same-uid debuggers.

@@ -1,7 +1,9 @@
 //! One client connection: read a frame, answer it, repeat. Transport errors (bad or oversized
-//! frames, a peer that vanished, a peer that sends nothing for [`IDLE_TIMEOUT`]) close this
-//! connection only; request errors become `Response::Error` and the connection stays up.
+//! frames, a peer that vanished, a peer that sends nothing for [`IDLE_TIMEOUT`], a connection
+//! chosen to make room at the cap) close this connection only; request errors become
+//! `Response::Error` and the connection stays up.
 
+use super::slots::Slot;
 use super::state::State;
 use super::{accounts, delegate, login};
 use crate::protocol::{Envelope, Request, Response, PROTOCOL_VERSION};
@@ -19,14 +21,23 @@ struct Header {
     version: u32,
 }
 
-pub async fn serve<S>(state: Arc<State>, stream: S, peer: super::peer::Peer)
+pub async fn serve<S>(state: Arc<State>, stream: S, peer: super::peer::Peer, slot: Slot)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
 {
     let (mut reader, mut writer) = tokio::io::split(stream);
     loop {
+        slot.waiting();
         let read = wire::read_frame_bytes_capped(&mut reader, wire::MAX_REQUEST_BYTES);
-        let body = match tokio::time::timeout(IDLE_TIMEOUT, read).await {
+        let read = tokio::select! {
+            read = tokio::time::timeout(IDLE_TIMEOUT, read) => read,
+            () = slot.closed_for_room() => {
+                tracing::debug!("closing the connection that waited longest, to admit a new one");
+                return;
+            }
+        };
+        slot.serving();
+        let body = match read {
             Err(_) => {
                 tracing::debug!("closing a connection idle for {}s", IDLE_TIMEOUT.as_secs());
                 return;

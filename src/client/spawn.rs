@@ -100,6 +100,16 @@ pub fn spawn_agent(socket: &Path, store: Option<&str>) -> Result<u32, Error> {
     if let Some(store) = store {
         cmd.env("TOK_STORE", store);
     }
+    // No token of the caller's shell lives on in the agent (issue 21); the OpenBao token goes
+    // along, and the agent moves it from its environment into memory (environ.rs).
+    for name in crate::environ::credential_names() {
+        if !crate::environ::OPENBAO_TOKEN_NAMES
+            .iter()
+            .any(|n| name == *n)
+        {
+            cmd.env_remove(name);
+        }
+    }
     // SAFETY: setsid is async-signal-safe; a new session keeps the agent alive when the
     // terminal that started it closes.
     unsafe {

@@ -61,11 +61,27 @@ pub fn lock() -> Result<()> {
     Ok(())
 }
 
+/// Reads a passphrase file; like ssh with a private key, refuses one that group or others
+/// may read or change (issue 21).
 fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the passphrase file {}", path.display()))?,
-    );
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let read_err = || format!("cannot read the passphrase file {}", path.display());
+    let mut file = std::fs::File::open(path).with_context(read_err)?;
+    let meta = file.metadata().with_context(read_err)?;
+    let mode = meta.mode() & 0o7777;
+    if meta.is_file() && mode & 0o077 != 0 {
+        return Err(Error::Usage(format!(
+            "the passphrase file {} is open to group or others (mode {mode:04o}); nothing was read: run `chmod 600 {}` and try again",
+            path.display(),
+            path.display()
+        ))
+        .into());
+    }
+    // Sized up front, so that growing leaves no copy of the passphrase behind.
+    let size = usize::try_from(meta.len()).unwrap_or(0).min(1 << 16) + 1;
+    let mut text = zeroize::Zeroizing::new(String::with_capacity(size));
+    file.read_to_string(&mut text).with_context(read_err)?;
     let pass = text.trim_end_matches(['\n', '\r']);
     if pass.is_empty() {
         return Err(

@@ -48,9 +48,9 @@ pub async fn device_authorize(
 fn sane(
     details: StandardDeviceAuthorizationResponse,
 ) -> Result<StandardDeviceAuthorizationResponse, OauthError> {
-    super::discovery::check_url("the verification URI", details.verification_uri())?;
+    showable("verification_uri", details.verification_uri())?;
     if let Some(complete) = details.verification_uri_complete() {
-        super::discovery::check_url("the complete verification URI", complete.secret())?;
+        showable("verification_uri_complete", complete.secret())?;
     }
     let mut value = serde_json::to_value(&details)
         .map_err(|e| OauthError::Transient(format!("device authorization answer: {e}")))?;
@@ -64,6 +64,24 @@ fn sane(
     value["interval"] = clamp(&value["interval"], MIN_POLL_INTERVAL_SECS, most, 5);
     serde_json::from_value(value)
         .map_err(|e| OauthError::Transient(format!("device authorization answer: {e}")))
+}
+
+/// A link the user is asked to open must pass the rule every endpoint passes (`check_url`:
+/// https, or http on loopback); the refusal names the field and its scheme but never repeats
+/// the provider's text (issue 21).
+fn showable(field: &str, value: &str) -> Result<(), OauthError> {
+    if super::discovery::check_url(field, value).is_ok() {
+        return Ok(());
+    }
+    let why = match url::Url::parse(value) {
+        Ok(u) if u.scheme() == "http" => "plain http to a host that is not loopback".to_string(),
+        Ok(u) if u.scheme() == "https" => "no host".to_string(),
+        Ok(u) => format!("scheme `{}`", u.scheme()),
+        Err(_) => "not a URL".to_string(),
+    };
+    Err(OauthError::Config(format!(
+        "the provider's device answer has a {field} tok will not show ({why}; only https links, or http on loopback, are shown); nothing was stored: tell the provider's administrators"
+    )))
 }
 
 /// Polls until the user approves, denies, or the code expires. Honours `interval` and adds 5 s

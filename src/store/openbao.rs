@@ -98,7 +98,7 @@ impl OpenBaoConfig {
         let prefix = env_first(&["TOK_BAO_PREFIX"])
             .map(|(_, v)| v)
             .unwrap_or_else(|| format!("tok/{}", login_name()));
-        let token = match env_first(&["BAO_TOKEN", "VAULT_TOKEN"]) {
+        let token = match crate::environ::credential(crate::environ::OPENBAO_TOKEN_NAMES) {
             Some((var, v)) => TokenSource::Env {
                 var,
                 token: SecretString::from(v.trim().to_string()),

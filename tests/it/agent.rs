@@ -304,3 +304,55 @@ fn the_client_refuses_an_agent_of_another_user() {
     assert_eq!(out.status.code(), Some(6), "{stderr}");
     assert!(stderr.contains("not as you"), "{stderr}");
 }
+
+/// The agent's own environment as /proc shows it (its initial block).
+fn agent_environ(pid: u64) -> String {
+    let bytes = std::fs::read(format!("/proc/{pid}/environ")).expect("read the agent's environ");
+    String::from_utf8_lossy(&bytes).replace('\0', "\n")
+}
+
+/// Issue 21: a token in the shell that starts the agent does not live on in the agent, however
+/// it is started; paths it needs stay.
+#[test]
+fn the_agent_starts_without_the_callers_tokens() {
+    let mut env = TestEnv::new();
+    let secrets = [
+        ("BEARER_TOKEN", "bearer-value-from-tok-env"),
+        ("BEARER_TOKEN_FILE", "/tmp/bt-file-of-the-caller"),
+        ("OIDC_AT", "oidc-agent-access-token"),
+        ("GITHUB_TOKEN", "ghp_unrelated_token"),
+        ("BAO_TOKEN", "openbao-token-read-once"),
+    ];
+    for (k, v) in secrets {
+        env.set_env(k, v);
+    }
+    let pass = env.path().join("pass");
+    env.set_env("TOK_PASSPHRASE_FILE", pass.display().to_string());
+    let check = |how: &str, pid: u64| {
+        let environ = agent_environ(pid);
+        assert!(environ.contains("TOK_PASSPHRASE_FILE="), "{how}: {environ}");
+        for (k, v) in secrets {
+            assert!(!environ.contains(v), "{how}: {k} in the agent\n{environ}");
+        }
+    };
+    // Autostarted by a command, then by `tok agent start`.
+    check("autostart", agent_pid(&env));
+    env.stop_agent();
+    env.run(&["agent", "start"]).ok();
+    check("tok agent start", agent_pid(&env));
+    env.stop_agent();
+    // Run by hand (or by a service manager), where no tok client cleaned its environment.
+    let mut child = env
+        .command(&["agent", "run", "--foreground"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = [0u8; 15];
+    let mut stdout = child.stdout.take().unwrap();
+    stdout.read_exact(&mut ready).unwrap();
+    assert_eq!(&ready, b"tok-agent ready");
+    check("tok agent run --foreground", u64::from(child.id()));
+    env.stop_agent();
+    let _ = child.wait();
+}

@@ -37,8 +37,7 @@ fn rotating_file_store() -> (Provider, TestEnv) {
         ..Default::default()
     });
     let mut env = TestEnv::new();
-    let pass = env.path().join("passphrase");
-    std::fs::write(&pass, format!("{PASSPHRASE}\n")).unwrap();
+    let pass = env.passphrase_file("passphrase", PASSPHRASE);
     std::fs::set_permissions(&pass, std::fs::Permissions::from_mode(0o600)).unwrap();
     env.set_env("TOK_STORE", "file");
     env.set_env("TOK_PASSPHRASE_FILE", pass.to_str().unwrap());

@@ -343,8 +343,7 @@ fn tok_exec_keeps_renewing_across_an_agent_restart() {
         ..Default::default()
     });
     let mut env = TestEnv::new();
-    let pass = env.path().join("pass");
-    std::fs::write(&pass, "restart-pass\n").unwrap();
+    let pass = env.passphrase_file("pass", "restart-pass");
     env.set_env("TOK_STORE", "file");
     env.set_env("TOK_PASSPHRASE_FILE", pass.display().to_string());
     env.login_cms(&provider);

@@ -123,8 +123,7 @@ fn a_slow_refresh_does_not_block_cached_requests() {
 fn a_rotated_refresh_token_the_store_refuses_is_kept_and_stored_later() {
     let provider = Provider::start();
     let mut env = TestEnv::new();
-    let pass = env.path().join("passphrase");
-    std::fs::write(&pass, "a passphrase for this test\n").unwrap();
+    let pass = env.passphrase_file("passphrase", "a passphrase for this test");
     env.set_env("TOK_STORE", "file");
     env.set_env("TOK_PASSPHRASE_FILE", pass.to_str().unwrap());
     env.run(&["unlock"]).ok();

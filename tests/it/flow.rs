@@ -7,8 +7,7 @@ fn login_get_cache_narrow_audience_rotate_restart_logout() {
     let provider = Provider::start();
     let mut env = TestEnv::new();
     // A persistent store, so an agent restart must keep the login.
-    let pass = env.path().join("passphrase");
-    std::fs::write(&pass, "correct horse\n").unwrap();
+    let pass = env.passphrase_file("passphrase", "correct horse");
     env.set_env("TOK_STORE", "file");
     env.set_env("TOK_PASSPHRASE_FILE", pass.display().to_string());
     env.login_cms(&provider);
@@ -290,10 +289,8 @@ fn scope_outside_the_grant_is_refused_and_keeps_the_login() {
 fn file_store_lock_and_unlock() {
     let provider = Provider::start();
     let mut env = TestEnv::new();
-    let pass = env.path().join("passphrase");
-    std::fs::write(&pass, "hunter2-but-longer\n").unwrap();
-    let wrong = env.path().join("wrong");
-    std::fs::write(&wrong, "not-it\n").unwrap();
+    let pass = env.passphrase_file("passphrase", "hunter2-but-longer");
+    let wrong = env.passphrase_file("wrong", "not-it");
     env.set_env("TOK_STORE", "file");
     // First unlock sets the passphrase of a new store.
     env.run(&["unlock", "--passphrase-file", pass.to_str().unwrap()])

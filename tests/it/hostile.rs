@@ -89,6 +89,70 @@ fn provider_text_is_shown_not_obeyed() {
     assert!(out.stderr.contains("RFC 6750"), "{out}");
 }
 
+/// Issue 21: a device answer whose link is not https (or http on loopback) fails the login
+/// with a clear message, never shows the link, and leaves no account behind.
+#[test]
+fn device_links_that_are_not_https_are_refused_and_nothing_is_stored() {
+    let provider = Provider::start();
+    let env = TestEnv::new();
+    let good = format!("{}/device", provider.issuer);
+    let cases = [
+        (
+            "verification_uri",
+            "javascript:alert(1)".to_string(),
+            "scheme `javascript`",
+        ),
+        (
+            "verification_uri",
+            "data:text/html,<script>x</script>".into(),
+            "scheme `data`",
+        ),
+        (
+            "verification_uri",
+            "file:///etc/passwd".into(),
+            "scheme `file`",
+        ),
+        (
+            "verification_uri",
+            "http://login.example.org/device".into(),
+            "plain http",
+        ),
+        (
+            "verification_uri_complete",
+            "javascript:alert(1)".into(),
+            "scheme `javascript`",
+        ),
+    ];
+    for (i, (field, hostile, why)) in cases.iter().enumerate() {
+        let mut answer = serde_json::json!({ "verification_uri": good });
+        answer[*field] = serde_json::json!(hostile);
+        provider.post(
+            "/test/config",
+            serde_json::json!({ "device_override": answer }),
+        );
+        let name = format!("h{i}");
+        let out = env
+            .run(&["login", &name, "--issuer", &provider.issuer])
+            .code(2);
+        assert!(
+            out.stderr.contains(&format!("{field} tok will not show")),
+            "{out}"
+        );
+        assert!(out.stderr.contains(why), "{out}");
+        assert!(out.stderr.contains("nothing was stored"), "{out}");
+        assert!(
+            !out.stderr.contains(hostile.as_str()),
+            "the link is shown\n{out}"
+        );
+        assert!(!out.stderr.contains("open "), "{out}");
+    }
+    provider.post("/test/config", serde_json::json!({ "device_override": {} }));
+    let status = env.run(&["status", "--json"]).ok().json();
+    assert_eq!(status["accounts"], serde_json::json!([]), "{status}");
+    let config = std::fs::read_to_string(env.path().join("config/tok/config.toml"));
+    assert!(!config.unwrap_or_default().contains("[accounts."));
+}
+
 #[test]
 fn a_huge_answer_is_cut_off_without_swelling_the_agent() {
     let provider = Provider::start();

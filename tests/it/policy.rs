@@ -55,8 +55,7 @@ fn tok_lock_suspends_every_store_until_tok_unlock() {
     env.token(&["-s", "storage.read:/l"]);
     env.run(&["lock"]).ok();
     // A passphrase at hand does not lift it: only an explicit `tok unlock` does.
-    let pass = env.path().join("pass");
-    std::fs::write(&pass, "whatever\n").unwrap();
+    let pass = env.passphrase_file("pass", "whatever");
     env.set_env("TOK_PASSPHRASE_FILE", pass.to_str().unwrap());
     let out = env.run(&["get", "-s", "storage.read:/l"]).code(7);
     assert!(out.stderr.contains("tok unlock"), "{out}");

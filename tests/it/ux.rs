@@ -158,8 +158,7 @@ fn unlock_after_a_wrong_passphrase_says_unlocked() {
     let provider = Provider::start();
     let mut env = TestEnv::new();
     env.set_env("TOK_STORE", "file");
-    let pass = env.path().join("pass");
-    std::fs::write(&pass, "right horse\n").unwrap();
+    let pass = env.passphrase_file("pass", "right horse");
     env.run(&["unlock", "--passphrase-file", pass.to_str().unwrap()])
         .ok();
     env.login_cms(&provider);
@@ -219,8 +218,7 @@ fn a_new_file_store_asks_for_its_passphrase_twice() {
     assert!(text.contains("differ"), "{text}");
     // The store took the confirmed one.
     env.run(&["lock"]).ok();
-    let pass = env.path().join("pass");
-    std::fs::write(&pass, "second\n").unwrap();
+    let pass = env.passphrase_file("pass", "second");
     env.run(&["unlock", "--passphrase-file", pass.to_str().unwrap()])
         .ok();
 }

@@ -35,10 +35,12 @@ const SALT_LEN: usize = 16;
 pub(super) const CHECK_LEN: usize = 32;
 const NONCE_LEN: usize = 24;
 pub(super) const HEADER_LEN: usize = MAGIC.len() + 1 + 12 + SALT_LEN + CHECK_LEN + NONCE_LEN;
-// Upper bounds for header values, so a damaged header cannot make unlock hang or exhaust memory.
-const MAX_M_COST_KIB: u32 = 4 * 1024 * 1024;
-const MAX_T_COST: u32 = 64;
-const MAX_P_COST: u32 = 16;
+// Upper bounds for header values, near what tok writes (19 MiB, 2 passes, 1 lane), so a planted
+// or damaged header cannot make unlock cost minutes and gigabytes (issue 21): at most about
+// 13 times the default's work.
+const MAX_M_COST_KIB: u32 = 64 * 1024;
+const MAX_T_COST: u32 = 8;
+const MAX_P_COST: u32 = 4;
 
 /// Argon2id cost. The default (19 MiB, 2 passes) takes well under a second on a login node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,14 +144,14 @@ pub(crate) struct Header<'a> {
 }
 
 /// Decodes the header without deriving a key; the error is the reason the file is corrupt.
-pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, &'static str> {
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, String> {
     if bytes.len() < HEADER_LEN + 16 || !bytes.starts_with(MAGIC) {
-        return Err("not a tok store (bad header)");
+        return Err("not a tok store (bad header)".into());
     }
     let (head, sealed) = bytes.split_at(HEADER_LEN);
     let mut at = MAGIC.len();
     if head[at] != KDF_ARGON2ID {
-        return Err("unknown key derivation");
+        return Err("unknown key derivation".into());
     }
     at += 1;
     let u32_at = |at: &mut usize| {
@@ -166,7 +168,10 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, &'static str> {
         || params.t_cost > MAX_T_COST
         || params.p_cost > MAX_P_COST
     {
-        return Err("implausible key derivation parameters");
+        return Err(format!(
+            "its header asks for a key derivation of {} KiB, {} passes and {} lanes, beyond what tok writes (at most {MAX_M_COST_KIB} KiB, {MAX_T_COST} passes, {MAX_P_COST} lanes), so it was not written by tok",
+            params.m_cost_kib, params.t_cost, params.p_cost
+        ));
     }
     let salt: [u8; SALT_LEN] = head[at..at + SALT_LEN].try_into().expect("salt");
     at += SALT_LEN;
@@ -200,7 +205,7 @@ pub(crate) fn open(
         nonce,
         head,
         sealed,
-    } = parse_header(bytes).map_err(corrupt)?;
+    } = parse_header(bytes).map_err(|reason| corrupt(&reason))?;
     let (key, derived_check) =
         derive(p, &salt, params).map_err(|_| corrupt("invalid key derivation parameters"))?;
     if !constant_time_eq(&derived_check, &check) {

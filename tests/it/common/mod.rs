@@ -122,6 +122,20 @@ impl TestEnv {
         &self.ca_file
     }
 
+    /// A passphrase file `name` holding `passphrase`, 0600 as tok demands of it (issue 21).
+    pub fn passphrase_file(&self, name: &str, passphrase: &str) -> PathBuf {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = self.path().join(name);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .expect("create the passphrase file");
+        std::io::Write::write_all(&mut file, format!("{passphrase}\n").as_bytes()).unwrap();
+        path
+    }
+
     /// Sets (or replaces) an environment variable for every later `tok` run; an empty value
     /// removes the variable.
     pub fn set_env(&mut self, key: &str, value: impl Into<String>) {
