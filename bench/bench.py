@@ -876,14 +876,11 @@ def s6b_refresh_overhead(rep, tok, oa, prov, n):
     rep.data["s6b"] = s
 
 
-def s7_autostart(rep, binary, prov, work, n):
-    rep.section("7. First `tok get` when no agent runs (autostart included)",
-                f"{n} runs: `tok agent stop`, then `tok get` (starts the agent, reads the refresh "
-                "token from the store and refreshes, since the access-token cache lives in the "
-                "agent), then a second `tok get` (cached) (ms).")
-    ns = f"bench{os.getpid()}"
+def autostart_tok(binary, prov, work, tag=""):
+    """A logged-in tok whose login survives an agent restart (keyutils, else the file store)."""
+    ns = f"bench{os.getpid()}{tag}"
     store = "keyutils"
-    tok = Tok(binary, os.path.join(work, "tok-ks"), prov, store=store,
+    tok = Tok(binary, os.path.join(work, f"tok-ks{tag}"), prov, store=store,
               extra={"TOK_STORE_NAMESPACE": ns})
     try:
         tok.login("bench")
@@ -893,24 +890,45 @@ def s7_autostart(rep, binary, prov, work, n):
         tok.stop()
         shutil.rmtree(tok.root, ignore_errors=True)
         store = "file"
-        pw = os.path.join(work, "pw")
+        pw = os.path.join(work, f"pw{tag}")
         with open(pw, "w") as f:
             f.write("bench passphrase\n")
         os.chmod(pw, 0o600)
-        tok = Tok(binary, os.path.join(work, "tok-file"), prov, store=store,
+        tok = Tok(binary, os.path.join(work, f"tok-file{tag}"), prov, store=store,
                   extra={"TOK_PASSPHRASE_FILE": pw})
         tok.login("bench")
         must_token(tok.cmd("get"), tok.env, "tok get (file)")
-    first, second = [], []
-    for _ in range(n):
-        tok.stop()
-        deadline = time.time() + 10
-        while os.path.exists(tok.socket) and time.time() < deadline:
-            time.sleep(0.01)
-        first.append(must_token(tok.cmd("get"), tok.env, "first tok get"))
-        second.append(must_token(tok.cmd("get"), tok.env, "second tok get"))
+    return tok, store
+
+
+def autostart_round(tok):
+    """`tok agent stop`, then the first `tok get` (autostart, store read, refresh) and a second
+    (cached); returns both times (ns)."""
+    tok.stop()
+    deadline = time.time() + 10
+    while os.path.exists(tok.socket) and time.time() < deadline:
+        time.sleep(0.01)
+    first = must_token(tok.cmd("get"), tok.env, "first tok get")
+    return first, must_token(tok.cmd("get"), tok.env, "second tok get")
+
+
+def autostart_done(tok):
     subprocess.run(tok.cmd("logout", "bench"), env=tok.env, capture_output=True, timeout=30)
     tok.stop()
+
+
+def s7_autostart(rep, binary, prov, work, n):
+    rep.section("7. First `tok get` when no agent runs (autostart included)",
+                f"{n} runs: `tok agent stop`, then `tok get` (starts the agent, reads the refresh "
+                "token from the store and refreshes, since the access-token cache lives in the "
+                "agent), then a second `tok get` (cached) (ms).")
+    tok, store = autostart_tok(binary, prov, work)
+    first, second = [], []
+    for _ in range(n):
+        a, b = autostart_round(tok)
+        first.append(a)
+        second.append(b)
+    autostart_done(tok)
     s = {"first (autostart + refresh)": summary(first), "second (cached)": summary(second)}
     rep.table(["`tok get`", "median", "min", "max"],
               [[k, fmt_ms(v["median"]), fmt_ms(v["min"]), fmt_ms(v["max"])] for k, v in s.items()])
@@ -942,13 +960,14 @@ def s8_throughput(rep, tok, sockbench, secs):
 # ---------------------------------------------------------------------------------------------
 
 
-def s9_builds(rep, builds, prov, work, oa, n):
+def s9_builds(rep, builds, prov, work, oa, n, n_auto):
     """The build under test beside other builds of tok (`--compare LABEL=PATH`): cached `tok get`
     interleaved with /bin/true and oidc-token in one loop, and each agent's idle RSS."""
     rep.section("9. Builds side by side",
                 f"{n} runs each, interleaved (/bin/true, every build's `tok get`, oidc-token), each "
                 "build with its own agent holding one cached default token; idle RSS of each agent "
-                "after its login and one `tok get` (ms, MB).")
+                "after its login and one `tok get`; the first `tok get` with no agent running "
+                "(autostart, as in scenario 7), the builds taking turns (ms, MB).")
     toks = []
     for i, (label, binary) in enumerate(builds):
         t = Tok(binary, os.path.join(work, f"build{i}"), prov)
@@ -973,8 +992,23 @@ def s9_builds(rep, builds, prov, work, oa, n):
                for label, binary, _ in toks])
     for _, _, t in toks:
         t.stop()
+    # First get with autostart, the builds taking turns round by round.
+    auto = {label: ([], []) for label, _, _ in toks}
+    starters = [(label, autostart_tok(binary, prov, work, tag=f"b{i}")[0])
+                for i, (label, binary, _) in enumerate(toks)]
+    for _ in range(n_auto):
+        for label, t in starters:
+            first, second = autostart_round(t)
+            auto[label][0].append(first)
+            auto[label][1].append(second)
+    for _, t in starters:
+        autostart_done(t)
+    rep.table(["build", "first `tok get` (autostart + refresh) median", "min", "max"],
+              [[label, fmt_ms(summary(f)["median"]), fmt_ms(summary(f)["min"]),
+                fmt_ms(summary(f)["max"])] for label, (f, _) in auto.items()])
     rep.data["s9"] = {"get": s, "rss_kb": rss,
-                      "size": {label: os.path.getsize(b) for label, b, _ in toks}}
+                      "size": {label: os.path.getsize(b) for label, b, _ in toks},
+                      "autostart": {label: summary(f) for label, (f, _) in auto.items()}}
 
 
 def machine_line(tok_bin):
@@ -1070,7 +1104,7 @@ def main():
         if args.compare:
             log("9: builds side by side")
             builds = [("shipped", args.tok)] + [tuple(c.split("=", 1)) for c in args.compare]
-            s9_builds(rep, builds, prov, work, oa, P["n1"])
+            s9_builds(rep, builds, prov, work, oa, P["n1"], P["n7"])
         ok = True
     except BenchError as e:
         log(f"FAILED: {e}")

@@ -25,7 +25,7 @@ repo=$PWD
 
 TARGET=x86_64-unknown-linux-musl
 CARGO_DEB_VERSION=3.8.0
-CARGO_GENERATE_RPM_VERSION=0.20.0
+CARGO_GENERATE_RPM_VERSION=0.21.1
 
 die() { printf 'scripts/package.sh: %s\n' "$*" >&2; exit 1; }
 say() { printf '==> %s\n' "$*" >&2; }
