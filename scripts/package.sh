@@ -5,7 +5,8 @@
 #   tok_VERSION-1_amd64.deb                        Debian, Ubuntu (cargo-deb)
 #   tok-VERSION-1.x86_64.rpm                       EL9: Alma, Rocky, RHEL (cargo-generate-rpm)
 #
-# each with a .sha256 beside it, in target/dist/ (or --out DIR).
+# each with a .sha256 beside it, and BUILD-INFO (commit, SOURCE_DATE_EPOCH), in target/dist/
+# (or --out DIR).
 #
 #   scripts/package.sh                 build the binary and the three artefacts
 #   scripts/package.sh --check         also compare each artefact's file list and modes with
@@ -106,28 +107,32 @@ put 644 LICENSE share/doc/tok/LICENSE
 say "third-party licences"
 scripts/licenses.py --target "$TARGET" > "$build_dir/THIRD-PARTY-LICENSES.md"
 put 644 "$build_dir/THIRD-PARTY-LICENSES.md" share/doc/tok/THIRD-PARTY-LICENSES.md
-# Distribution packages keep man pages gzipped (Debian Policy 12.1, Fedora guidelines); -n
-# leaves the name and time out of the gzip header.
-gzdir=$build_dir/man-gz
-rm -rf "$gzdir"
-mkdir -p "$gzdir"
+# Files only the .deb and .rpm take (Cargo.toml's metadata points here): man pages gzipped, as
+# distributions keep them (Debian Policy 12.1, Fedora guidelines; -n leaves the name and time
+# out of the gzip header), the units as they are (starting /usr/bin/tok), the licence. Copied
+# rather than taken from the checkout so that every file's time is SOURCE_DATE_EPOCH:
+# cargo-generate-rpm keeps a file's own time when it is older, and a checkout's times differ.
+pkg=$build_dir/pkg
+rm -rf "$pkg"
+mkdir -p "$pkg/man"
 for page in man/*.1; do
-    gzip -9nc "$page" > "$gzdir/$(basename "$page").gz"
-    chmod 644 "$gzdir/$(basename "$page").gz"
+    gzip -9nc "$page" > "$pkg/man/$(basename "$page").gz"
 done
+cp shell/systemd/tok-agent.service shell/systemd/tok-agent.socket LICENSE "$pkg/"
+chmod 644 "$pkg"/man/* "$pkg"/tok-agent.* "$pkg/LICENSE"
 # The tarball's units start tok from /usr/local/bin; the packages' from /usr/bin (the unit file
 # in shell/systemd). Under ~/.local: `systemctl --user edit tok-agent.service` (README).
 sed -i 's|^ExecStart=/usr/bin/tok |ExecStart=/usr/local/bin/tok |' "$stage/share/systemd/user/tok-agent.service"
 grep -q '^ExecStart=/usr/local/bin/tok ' "$stage/share/systemd/user/tok-agent.service" ||
     die "shell/systemd/tok-agent.service no longer starts /usr/bin/tok; fix the rewrite above"
-find "$stage" "$gzdir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+find "$stage" "$pkg" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 mkdir -p "$out"
 name=tok-$version-$TARGET
 tarball=$out/$name.tar.gz
 deb=$out/tok_${version}-1_amd64.deb
 rpm=$out/tok-${version}-1.x86_64.rpm
-rm -f "$tarball" "$deb" "$rpm" "$tarball.sha256" "$deb.sha256" "$rpm.sha256"
+rm -f "$tarball" "$deb" "$rpm" "$tarball.sha256" "$deb.sha256" "$rpm.sha256" "$out/BUILD-INFO"
 
 say "tarball"
 # Sorted names, fixed owner and times, no PAX headers with access times, gzip without a name
@@ -143,6 +148,13 @@ cargo generate-rpm --target "$TARGET" --source-date "$SOURCE_DATE_EPOCH" --outpu
 for artefact in "$tarball" "$deb" "$rpm"; do
     (cd "$out" && sha256sum "$(basename "$artefact")" > "$(basename "$artefact").sha256")
 done
+# What the artefacts were built from, so that tests/packaging/check.sh can rebuild the same
+# commit with the same time and compare.
+{
+    echo "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+    echo "source_date_epoch=$SOURCE_DATE_EPOCH"
+    if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then echo "dirty=1"; else echo "dirty=0"; fi
+} > "$out/BUILD-INFO"
 (cd "$out" && cat ./*.sha256 >&2)
 
 if [[ $update -eq 1 ]]; then

@@ -146,12 +146,14 @@ if [[ "${TOK_PACKAGE_NO_REBUILD:-}" == 1 ]]; then
     step "reproducibility: skipped (TOK_PACKAGE_NO_REBUILD=1)"
     exit 0
 fi
-step "reproducibility: a fresh clone elsewhere, the same SOURCE_DATE_EPOCH"
+step "reproducibility: a fresh clone elsewhere, the same commit and SOURCE_DATE_EPOCH"
+[[ -f $dist/BUILD-INFO ]] || fail "$dist/BUILD-INFO is missing: run scripts/package.sh again"
+commit=$(sed -n 's/^commit=//p' "$dist/BUILD-INFO")
+epoch=$(sed -n 's/^source_date_epoch=//p' "$dist/BUILD-INFO")
+grep -qx 'dirty=1' "$dist/BUILD-INFO" &&
+    fail "the artefacts in $dist were built from a checkout with uncommitted changes; commit, then run scripts/package.sh again"
 git clone --quiet --no-hardlinks "$repo" "$scratch/clone"
-if [[ -n "$(git status --porcelain --untracked-files=no)" ]]; then
-    echo "note: this checkout has uncommitted changes; the clone builds the last commit" >&2
-fi
-epoch=$(git log -1 --format=%ct)
+git -C "$scratch/clone" checkout --quiet "$commit"
 SOURCE_DATE_EPOCH=$epoch "$scratch/clone/scripts/package.sh" --out "$scratch/dist2"
 same=0
 for f in "$tarball" "$deb" "$rpmfile"; do
@@ -163,5 +165,5 @@ for f in "$tarball" "$deb" "$rpmfile"; do
         echo "DIFFERENT: $(basename "$f")" >&2
     fi
 done
-[[ $same -eq 3 ]] || fail "two builds with SOURCE_DATE_EPOCH=$epoch differ (is this checkout at a commit with no changes?)"
+[[ $same -eq 3 ]] || fail "two builds of $commit with SOURCE_DATE_EPOCH=$epoch differ"
 echo "ok: byte-identical artefacts"
