@@ -134,7 +134,7 @@ pub fn token_response(data: &[u8]) {
 /// The claims tok reads from a JWT access token, and what the agent then does with them.
 fn jwt_claims(token: &AccessToken) {
     if let Some(exp) = oauth::jwt_expiry(token) {
-        let _ = crate::protocol::rfc3339(exp);
+        let _ = crate::time::rfc3339(exp);
     }
     if let Some(scopes) = oauth::jwt_scopes(token) {
         assert!(scopes
@@ -166,13 +166,13 @@ pub fn discovery(data: &[u8]) {
     let Ok(issuer) = std::str::from_utf8(issuer) else {
         return;
     };
-    let Ok(parsed) = discovery::check_url("issuer", issuer) else {
+    let Ok(parsed) = crate::net::check_url("issuer", issuer) else {
         return;
     };
     // Discovery asks the issuer's own origin, nobody else. A URL that does not parse (an issuer
     // with a trailing control character, which URL parsing strips) is never requested: reqwest
     // refuses it the same way.
-    let base = issuer.trim_end_matches('/');
+    let base = crate::net::issuer_base(issuer);
     for (name, path_aware_first) in [
         ("openid-configuration", false),
         ("oauth-authorization-server", true),
@@ -203,10 +203,7 @@ pub fn discovery(data: &[u8]) {
         return;
     };
     // The mix-up defence: metadata is only ever the configured issuer's.
-    assert_eq!(
-        md.issuer.trim_end_matches('/'),
-        issuer.trim_end_matches('/')
-    );
+    assert!(crate::net::same_issuer(&md.issuer, issuer));
     // Every endpoint is https, or http on loopback.
     let endpoints = [
         Some(&md.token_endpoint),
@@ -309,7 +306,7 @@ pub fn credential(data: &[u8]) {
                 .expect("a credential allows what it was delegated");
             credential::allowed_request(path, &c, &[], &[]).expect("and its defaults");
             let _ = credential::metadata(&c);
-            let _ = crate::protocol::rfc3339(c.not_after);
+            let _ = crate::time::rfc3339(c.not_after);
         }
         Err(e) => {
             let message = e.to_string();
@@ -341,12 +338,9 @@ pub fn presets(data: &[u8]) {
     };
     for preset in all.values() {
         let (_, found) = presets::by_issuer(&all, &preset.issuer).expect("its own issuer");
-        assert_eq!(
-            found.issuer.trim_end_matches('/'),
-            preset.issuer.trim_end_matches('/')
-        );
+        assert!(crate::net::same_issuer(&found.issuer, &preset.issuer));
         let _ = scope::normalise_scopes(&preset.scopes);
-        let _ = discovery::check_url("issuer", &preset.issuer);
+        let _ = crate::net::check_url("issuer", &preset.issuer);
     }
     let _ = serde_json::to_string_pretty(&all);
 }

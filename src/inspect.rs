@@ -45,20 +45,7 @@ pub const PERSONAL_CLAIMS: &[&str] = &[
 /// Claims the WLCG profile requires besides `wlcg.ver` (which has a finding of its own).
 const REQUIRED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "iat", "jti"];
 
-const STORAGE_SCOPES: &[&str] = &[
-    "storage.read",
-    "storage.create",
-    "storage.modify",
-    "storage.stage",
-    "storage.poll",
-];
-
-const COMPUTE_SCOPES: &[&str] = &[
-    "compute.read",
-    "compute.modify",
-    "compute.create",
-    "compute.cancel",
-];
+use crate::scope::{COMPUTE_SCOPES, STORAGE_SCOPES};
 
 /// Tokens longer than this are not access tokens (XRootD refuses JWTs over 4 KiB already).
 pub const MAX_TOKEN_BYTES: usize = 64 * 1024;

@@ -20,6 +20,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;
+pub mod name;
+pub mod net;
 pub mod oauth;
 pub mod presets;
 pub mod protocol;
@@ -27,6 +29,7 @@ pub mod scope;
 pub mod secret;
 pub mod store;
 pub mod terminal;
+pub mod time;
 pub mod tokenfile;
 pub mod wire;
 pub mod wrappers;

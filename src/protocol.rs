@@ -12,20 +12,8 @@ use serde::{Deserialize, Serialize};
 /// The wire version. Bump on any incompatible change to the types below.
 pub const PROTOCOL_VERSION: u32 = 2;
 
-/// Now, in the unit every `expires_at` on the wire uses: seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// Formats unix seconds as an RFC 3339 UTC time, as messages show times.
-pub fn rfc3339(unix: u64) -> String {
-    let unix = unix.min(253_402_300_799); // 9999-12-31T23:59:59Z: humantime's range
-    humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
-        .to_string()
-}
+// Kept at the old path while src/agent and src/credential still import them from here.
+pub use crate::time::{rfc3339, unix_now};
 
 /// What the client sends: the version it speaks and one request.
 #[derive(Debug, Serialize, Deserialize)]

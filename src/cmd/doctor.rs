@@ -485,7 +485,7 @@ async fn provider(name: &str, account: &Account) -> Vec<Check> {
             ]
         }
     };
-    let parsed = match oauth::discovery::check_url("issuer", issuer) {
+    let parsed = match crate::net::check_url("issuer", issuer) {
         Ok(u) => u,
         Err(e) => {
             return vec![
@@ -501,7 +501,7 @@ async fn provider(name: &str, account: &Account) -> Vec<Check> {
     // carries the provider's Date header.
     let url = oauth::discovery::well_known_urls(
         &parsed,
-        issuer.trim_end_matches('/'),
+        crate::net::issuer_base(issuer),
         "openid-configuration",
         false,
     )

@@ -9,7 +9,8 @@
 use super::get::{token_request, Source};
 use crate::cli::{ExecArgs, TokenSelection};
 use crate::clients;
-use crate::protocol::{unix_now, TokenGrant};
+use crate::protocol::TokenGrant;
+use crate::time::unix_now;
 use crate::tokenfile;
 use crate::wrappers;
 use anyhow::{Context, Result};

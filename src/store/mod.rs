@@ -175,12 +175,7 @@ pub enum StoreError {
 /// Keys are built from account names; checking them here keeps odd bytes out of keyring
 /// descriptions and file contents alike.
 pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
-    let ok = !key.is_empty()
-        && key.len() <= 200
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
-    if ok {
+    if crate::name::is_name(key, 200, b"/") {
         Ok(())
     } else {
         Err(StoreError::InvalidKey {

@@ -18,6 +18,7 @@
 //! agent calls it on its async threads, where no I/O may happen.
 
 use super::{check_key, SecretStore, StoreError, StoreKind};
+use crate::net::{self, CappedRead, TransportFailure};
 use reqwest::blocking::Client;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -36,7 +37,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The KV version 2 mount used when `TOK_BAO_MOUNT` is unset.
 pub const DEFAULT_MOUNT: &str = "secret";
 /// Answers larger than this are refused (a KV entry of tok's is well under 16 KiB).
-const MAX_ANSWER: u64 = 1024 * 1024;
+const MAX_ANSWER: usize = 1024 * 1024;
 /// How long a failed token lookup is not retried (it costs a round trip on every use).
 const LOOKUP_RETRY: Duration = Duration::from_secs(60);
 /// How many times a lease is re-read after losing a check-and-set race before giving up.
@@ -180,7 +181,7 @@ fn passwd_entry() -> Option<(String, PathBuf)> {
 }
 
 fn segment_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')
+    c.is_ascii() && crate::name::is_name_byte(c as u8, b"@")
 }
 
 /// A `/`-separated OpenBao path (mount, prefix or key) whose segments cannot escape where they
@@ -402,7 +403,7 @@ impl OpenBaoStore {
     /// refused, or a server that is sealed or down, does not fail opening: each use says so,
     /// and recovers by itself once the token or the server is back.
     pub fn open(cfg: OpenBaoConfig) -> Result<Self, StoreError> {
-        let mut base = crate::oauth::discovery::check_url("the OpenBao address", &cfg.addr)
+        let mut base = net::check_url("the OpenBao address", &cfg.addr)
             .map_err(|e| unavailable(format!("{e} (BAO_ADDR)")))?;
         if !base.username().is_empty() || base.password().is_some() {
             return Err(unavailable(format!(
@@ -424,21 +425,17 @@ impl OpenBaoStore {
         let addr = base.as_str().trim_end_matches('/').to_string();
         check_path("the KV mount (TOK_BAO_MOUNT)", &cfg.mount).map_err(unavailable)?;
         check_path("the path prefix (TOK_BAO_PREFIX)", &cfg.prefix).map_err(unavailable)?;
-        let mut builder = Client::builder()
-            .use_rustls_tls()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")));
-        if let Some(path) = &cfg.ca_file {
-            for cert in read_ca(path)? {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let http = builder
-            .build()
-            .map_err(|e| unavailable(format!("cannot set up HTTPS for OpenBao: {e}")))?;
+        let roots = match &cfg.ca_file {
+            Some(path) => read_ca(path)?,
+            None => vec![],
+        };
+        let timeouts = net::Timeouts {
+            connect: CONNECT_TIMEOUT,
+            request: REQUEST_TIMEOUT,
+            pool_idle: Duration::from_secs(60),
+        };
+        let http = net::blocking_client(timeouts, roots)
+            .map_err(|e| unavailable(format!("{e} for OpenBao")))?;
         let store = Self {
             base,
             addr,
@@ -667,22 +664,22 @@ impl OpenBaoStore {
                 to.escape_debug()
             )));
         }
-        let mut bytes = Zeroizing::new(Vec::new());
-        resp.take(MAX_ANSWER + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                self.unavailable_err(format!(
+        let bytes = match net::read_capped_blocking(resp, MAX_ANSWER) {
+            Ok(bytes) => bytes,
+            Err(CappedRead::Transport(e)) => {
+                return Err(self.unavailable_err(format!(
                     "the answer of OpenBao at {} to {what} {target} broke off ({e}); retry later",
                     self.addr
-                ))
-            })?;
-        if bytes.len() as u64 > MAX_ANSWER {
-            return Err(self.backend(format!(
-                "OpenBao at {} answered {what} {target} with more than {} KiB; refused",
-                self.addr,
-                MAX_ANSWER / 1024
-            )));
-        }
+                )))
+            }
+            Err(CappedRead::TooLarge) => {
+                return Err(self.backend(format!(
+                    "OpenBao at {} answered {what} {target} with more than {} KiB; refused",
+                    self.addr,
+                    MAX_ANSWER / 1024
+                )))
+            }
+        };
         if status == StatusCode::FORBIDDEN {
             // Expired, revoked or replaced: look it up again (and re-read the file) next time.
             let mut s = self.session();
@@ -935,17 +932,18 @@ impl OpenBaoStore {
     }
 
     fn transport(&self, what: &str, target: &str, e: reqwest::Error) -> StoreError {
-        let timed_out = e.is_timeout();
-        let chain = error_chain(&e.without_url());
+        let e = e.without_url();
+        let chain = net::error_chain(&e);
+        let failure = net::transport_failure(&e, &chain);
         let addr = &self.addr;
-        if timed_out {
+        if failure == TransportFailure::Timeout {
             return unavailable(format!(
                 "OpenBao at {addr} did not answer the request to {what} {target} within {} s; \
                  cached tokens keep being served, retry later",
                 REQUEST_TIMEOUT.as_secs()
             ));
         }
-        let hint = if chain.contains("certificate") || chain.contains("UnknownIssuer") {
+        let hint = if failure == TransportFailure::Trust {
             ": set BAO_CACERT to the PEM CA bundle that signed its certificate"
         } else {
             ": is it running, and is BAO_ADDR right? cached tokens keep being served"
@@ -1187,20 +1185,6 @@ fn paren(s: &str) -> String {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// The gist of an error for a `tok status` line.
 fn short_reason(e: &StoreError) -> String {
     let text = match e {
@@ -1262,19 +1246,8 @@ fn read_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, StoreError> {
             path.display()
         ))
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        unavailable(format!(
-            "the OpenBao CA file {} (BAO_CACERT) is not a PEM bundle ({e})",
-            path.display()
-        ))
-    })?;
-    if certs.is_empty() {
-        return Err(unavailable(format!(
-            "the OpenBao CA file {} (BAO_CACERT) holds no -----BEGIN CERTIFICATE----- block",
-            path.display()
-        )));
-    }
-    Ok(certs)
+    let source = format!("the OpenBao CA file {} (BAO_CACERT)", path.display());
+    net::ca_roots(&pem, &source).map_err(unavailable)
 }
 
 fn unavailable(reason: String) -> StoreError {
