@@ -2,7 +2,7 @@
 //! all generated from these types (see `tests/generated.rs`).
 
 use crate::protocol::AudienceParam;
-use crate::store::StoreKind;
+use crate::protocol::StoreKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 

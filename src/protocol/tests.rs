@@ -1,7 +1,7 @@
 //! Unit tests of `protocol`, kept apart so the module itself stays readable.
 
 use super::*;
-use crate::secret::AccessToken;
+use crate::secret::{AccessToken, RefreshToken};
 
 fn round_trip_request(request: Request) {
     let json = serde_json::to_vec(&Envelope::new(request)).unwrap();
@@ -56,7 +56,7 @@ fn every_request_round_trips() {
         lifetime_secs: 7 * 86400,
     }));
     round_trip_request(Request::Migrate {
-        to: crate::store::StoreKind::OpenBao,
+        to: StoreKind::OpenBao,
         passphrase: Some(Passphrase::new("pw")),
     });
     round_trip_request(Request::ForgetDelegation {

@@ -6,7 +6,13 @@
 //! [`Response::VersionMismatch`] and the client restarts it. Bump the version by hand whenever a
 //! message changes shape.
 
-use crate::secret::{AccessToken, ClientSecret, Passphrase, RefreshToken};
+mod credential_file;
+mod kinds;
+
+pub use credential_file::{JobCredential, CREDENTIAL_FORMAT};
+pub use kinds::{AudienceParam, Narrowing, StoreKind};
+
+use crate::secret::{AccessToken, ClientSecret, Passphrase};
 use serde::{Deserialize, Serialize};
 
 /// The wire version. Bump on any incompatible change to the types below.
@@ -55,7 +61,7 @@ pub enum Request {
     /// definitions) into another store, so that the agent can be restarted on it without a new
     /// login. Answered with [`Response::Migrated`].
     Migrate {
-        to: crate::store::StoreKind,
+        to: StoreKind,
         /// For a target `file` store: its passphrase (a new one is set by this write).
         passphrase: Option<Passphrase>,
     },
@@ -129,37 +135,6 @@ pub struct LoginRequest {
     pub refresh_invalidates_tokens: Option<bool>,
 }
 
-/// How an account asks the provider for an audience.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum AudienceParam {
-    /// RFC 8707 `resource=` (one parameter per audience).
-    #[default]
-    Resource,
-    /// The older `audience=` parameter (INDIGO IAM, Keycloak).
-    Audience,
-}
-
-/// How tok asks a provider for a token narrower than the login.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Narrowing {
-    /// A refresh with the narrowed `scope` (RFC 6749 §6): most providers.
-    #[default]
-    Refresh,
-    /// RFC 8693 token exchange of a login-scope token, which leaves the grant untouched: for
-    /// providers that narrow the grant for good on a narrowed refresh.
-    Exchange,
-    /// Not at all: refresh with the login scopes and let the resource enforce its own rules.
-    None,
-}
-
-impl Narrowing {
-    pub fn is_default(&self) -> bool {
-        *self == Narrowing::Refresh
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Response {
@@ -213,47 +188,6 @@ pub struct TokenGrant {
     /// Something the user should know about this token (shown once on stderr).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
-}
-
-/// Format version of [`JobCredential`] files; readers refuse versions they do not know.
-pub const CREDENTIAL_FORMAT: u32 = 1;
-
-/// Everything a job needs to renew its own access tokens, and nothing more: a delegated
-/// refresh token for a narrowed grant (never the user's own), where and as whom to use it, and
-/// what it may be used for. This is both the agent's answer to [`Request::Delegate`] and, as
-/// JSON, the 0600 credential file (`crate::credential`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct JobCredential {
-    /// [`CREDENTIAL_FORMAT`].
-    pub tok_credential: u32,
-    /// A random id naming this delegation in `tok status` and the agent's record.
-    pub id: String,
-    /// The account it was delegated from (for messages only).
-    pub account: String,
-    pub issuer: String,
-    pub token_endpoint: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revocation_endpoint: Option<String>,
-    pub client_id: String,
-    /// Only for a confidential client, and then `tok delegate` says so.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<ClientSecret>,
-    /// `client_secret_basic` or `client_secret_post`, when there is a secret.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_auth: Option<String>,
-    pub refresh_token: RefreshToken,
-    /// The delegated scopes: a job may ask for these or narrower ones.
-    pub scopes: Vec<String>,
-    /// The delegated audiences: a job may ask for these or a subset.
-    pub audiences: Vec<String>,
-    pub audience_param: AudienceParam,
-    /// Unix seconds.
-    pub created_at: u64,
-    /// Unix seconds after which tok refuses the credential.
-    pub not_after: u64,
-    /// The CA bundle (PEM) of the account's `--ca-file`, so worker nodes trust the provider.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_pem: Option<String>,
 }
 
 /// A delegation the agent made, as `tok status` shows it (never the token).
@@ -357,5 +291,4 @@ pub enum ErrorKind {
 }
 
 #[cfg(test)]
-#[path = "protocol_tests.rs"]
 mod tests;
