@@ -17,6 +17,8 @@ pub mod credential;
 pub mod dirs;
 pub mod environ;
 pub mod error;
+/// Entry points for the fuzz targets in fuzz/ (`--features fuzzing`; never in a release build).
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inspect;

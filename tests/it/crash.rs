@@ -129,8 +129,16 @@ fn assert_dead(env: &TestEnv, pid: u32) {
     );
 }
 
+/// Crash points exist only in debug builds (src/crashpoint.rs); this binary and the `tok` it
+/// runs share a profile, so a release test run says why the matrix cannot run.
+fn assert_crash_points_built() {
+    #[cfg(not(debug_assertions))]
+    panic!("the crash matrix needs a debug build (release builds have no crash points): run it without --release");
+}
+
 /// Replaces the running agent with one that dies at `step`; returns its pid.
 fn start_agent_crashing_at(env: &TestEnv, step: &str) -> u32 {
+    assert_crash_points_built();
     env.stop_agent();
     let out = env
         .command(&["agent", "start"])
@@ -381,6 +389,7 @@ fn killed_between_the_temporary_file_and_the_rename() {
 /// temporary one.
 #[test]
 fn tok_exec_killed_mid_run() {
+    assert_crash_points_built();
     let (provider, env) = rotating_file_store();
     let run = env.path().join("run");
     let marker = env.path().join("child.pid");
