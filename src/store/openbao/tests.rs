@@ -1,5 +1,6 @@
-//! Unit tests of `openbao`, kept apart so the module itself stays readable.
+//! Unit tests of the OpenBao store: settings, token upkeep, leases and error wording.
 
+use super::lease::{lease_takeable, Lease};
 use super::*;
 
 fn cfg(addr: &str) -> OpenBaoConfig {
