@@ -1,4 +1,4 @@
-//! Unit tests of `inspect`, kept apart so the module itself stays readable.
+//! Unit tests of `inspect`: decoding, every lint rule, and the reports.
 
 use super::*;
 use serde_json::json;
