@@ -19,10 +19,10 @@ mod render;
 mod tests;
 
 pub use decode::{decode, extract};
-pub use lint::{check_audience, check_scope, lint, Finding, Level};
-pub use render::{relative, render, span, summary, to_json, undecodable, Summary};
 use lint::*;
+pub use lint::{check_audience, check_scope, lint, Finding, Level};
 use render::*;
+pub use render::{relative, render, span, summary, to_json, undecodable, Summary};
 
 /// The audience that means "any relying party" in the WLCG profile.
 pub const ANY_AUDIENCE: &str = "https://wlcg.cern.ch/jwt/v1/any";
