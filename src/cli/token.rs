@@ -1,108 +1,11 @@
-//! The command-line interface, declared once: help, the man pages and the shell completions are
-//! all generated from these types (see `tests/generated.rs`).
+//! The options of the commands that get and use tokens: login, get, env, exec, delegate,
+//! revoke, inspect, and the token selection they share.
 
+use super::duration;
+use super::ShellKind;
 use crate::protocol::AudienceParam;
-use crate::protocol::StoreKind;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, ValueEnum};
 use std::path::PathBuf;
-
-/// After `tok -h`; `tok --help` shows [`help::TOK`] instead.
-const AFTER_HELP: &str = "\
-`tok --help` adds examples, the environment, exit status and files; each command has
-its own --help and man page (man tok-get). When something does not work: tok doctor";
-
-/// A duration as tok writes them (`90s`, `10m`, `2h`, `1h30m`, `7d`), or bare seconds (`300`,
-/// as `oidc-token -t 300` users type it).
-pub fn duration(s: &str) -> Result<humantime::Duration, String> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: u64 = s.parse().map_err(|e| format!("{e}"))?;
-        return Ok(std::time::Duration::from_secs(secs).into());
-    }
-    s.parse::<humantime::Duration>()
-        .map_err(|e| format!("{e}; write it like 90s, 10m, 2h or 7d, or as seconds"))
-}
-
-/// tok: OAuth2/OIDC access tokens for the grid, served by a per-user agent.
-///
-/// The agent keeps refresh tokens safe (OS keyring, kernel keyring or an encrypted file),
-/// performs device-code logins, and hands out short-lived, scoped access tokens from a cache.
-#[derive(Debug, Parser)]
-#[command(name = "tok", version, propagate_version = true, after_help = AFTER_HELP, after_long_help = help::TOK)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Log in to a provider with the device-code flow and keep the refresh token in the agent
-    #[command(after_long_help = help::LOGIN)]
-    Login(LoginArgs),
-    /// Print an access token for an account, scopes and audiences
-    #[command(after_long_help = help::GET)]
-    Get(GetArgs),
-    /// Write a token file for grid tools and print shell lines to `eval` that point at it
-    #[command(after_long_help = help::ENV)]
-    Env(EnvArgs),
-    /// Run a command with a token file that is kept fresh while the command runs
-    #[command(after_long_help = help::EXEC)]
-    Exec(ExecArgs),
-    /// Write a job credential: a delegated, narrowed refresh token (RFC 8693 token exchange)
-    /// that lets a long job renew its own tokens without an agent
-    #[command(after_long_help = help::DELEGATE)]
-    Delegate(DelegateArgs),
-    /// Revoke a job credential at the provider (RFC 7009) and remove its file
-    #[command(after_long_help = help::REVOKE)]
-    Revoke(RevokeArgs),
-    /// Print the shell integration snippet: eval "$(tok init bash)"
-    #[command(after_long_help = help::INIT)]
-    Init(InitArgs),
-    /// Print the completion script for a shell (to install it: see the README, "Building")
-    Completions(CompletionsArgs),
-    /// Show the agent, the store, accounts and cached tokens (never token values)
-    #[command(visible_alias = "list")]
-    #[command(after_long_help = help::STATUS)]
-    Status(StatusArgs),
-    /// Revoke an account's refresh token at the provider and forget it
-    #[command(after_long_help = help::LOGOUT)]
-    Logout(LogoutArgs),
-    /// Show the audit trail: which process got which token, when (never token values)
-    #[command(after_long_help = help::AUDIT)]
-    Audit(AuditArgs),
-    /// List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and
-    /// $XDG_CONFIG_HOME/tok/issuers.toml)
-    #[command(after_long_help = help::ISSUERS)]
-    Issuers(IssuersArgs),
-    /// Decode an access token (not verified) and check it against the WLCG token profile
-    #[command(after_long_help = help::INSPECT)]
-    Inspect(InspectArgs),
-    /// Check the runtime directory, the agent, the store and each account's provider
-    ///
-    /// One line per check, with what to do when it is not right: the runtime directory
-    /// (owner, mode), the agent (running, version; doctor never starts one), the store
-    /// (backend, locked), the configuration file, and for each account in it: its login
-    /// (from the agent), TLS trust and discovery at its issuer (with its --ca-file), and this
-    /// machine's clock against the provider's Date header.
-    #[command(after_long_help = help::DOCTOR)]
-    Doctor,
-    /// Give the agent the passphrase of the encrypted file store
-    #[command(after_long_help = help::UNLOCK)]
-    Unlock(UnlockArgs),
-    /// Make the agent forget the file store's key and every cached access token
-    #[command(after_long_help = help::LOCK)]
-    Lock,
-    /// Move logins between stores (e.g. to OpenBao, to share them between machines)
-    Store {
-        #[command(subcommand)]
-        command: StoreCommand,
-    },
-    /// Start, stop or inspect the background agent
-    #[command(after_long_help = help::AGENT)]
-    Agent {
-        #[command(subcommand)]
-        command: AgentCommand,
-    },
-}
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -271,46 +174,6 @@ pub struct RevokeArgs {
     pub credential: PathBuf,
 }
 
-#[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    /// The shell to print the completion script for
-    #[arg(value_enum)]
-    pub shell: CompletionShell,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
-    Bash,
-    Zsh,
-    Fish,
-    Elvish,
-    Powershell,
-}
-
-#[derive(Debug, Args)]
-pub struct InitArgs {
-    /// The shell to print the snippet for
-    #[arg(value_enum)]
-    pub shell: InitShell,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ShellKind {
-    Sh,
-    Bash,
-    Zsh,
-    Fish,
-    Csh,
-    Tcsh,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InitShell {
-    Bash,
-    Zsh,
-    Fish,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// The token and a newline
@@ -325,100 +188,6 @@ pub enum Format {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// Machine-readable output
-    #[arg(long, conflicts_with = "short")]
-    pub json: bool,
-    /// One line per account: name, state, issuer, time left on its longest-lived token
-    #[arg(long, short = 's')]
-    pub short: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct LogoutArgs {
-    /// Account to log out of (may be left out when there is only one)
-    pub name: Option<String>,
-    /// Do not revoke the refresh token at the provider; only forget it here
-    #[arg(long)]
-    pub keep_remote: bool,
-    /// Also remove the account's settings and client registration
-    #[arg(long)]
-    pub forget: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct AuditArgs {
-    /// Only events newer than this, e.g. 1h, 2d
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
-    pub since: Option<humantime::Duration>,
-    /// Only this account's events
-    #[arg(long, short = 'a', value_name = "NAME")]
-    pub account: Option<String>,
-    /// One JSON object per line, as logged
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct IssuersArgs {
-    /// Machine-readable output
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct UnlockArgs {
-    /// Read the passphrase from this file instead of asking
-    #[arg(long, value_name = "PATH", env = "TOK_PASSPHRASE_FILE")]
-    pub passphrase_file: Option<PathBuf>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum StoreCommand {
-    /// Copy every login (refresh tokens, client secrets, account definitions) into another
-    /// store; then restart the agent on it. Nothing is deleted from the current store
-    Migrate(StoreMigrateArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct StoreMigrateArgs {
-    /// The store to copy the logins into: keyring, keyutils, file (passphrase from
-    /// TOK_PASSPHRASE_FILE or asked) or openbao
-    #[arg(long, value_enum)]
-    pub to: StoreKind,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AgentCommand {
-    /// Start the agent in the background unless it is running
-    Start(AgentStartArgs),
-    /// Stop the running agent
-    Stop,
-    /// Say whether the agent runs, and its pid, version and socket
-    Status,
-    /// Run the agent (in the foreground with --foreground, as service managers want)
-    Run(AgentRunArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct AgentStartArgs {
-    /// Where refresh tokens are kept
-    #[arg(long, value_enum, env = "TOK_STORE")]
-    pub store: Option<StoreKind>,
-}
-
-#[derive(Debug, Args)]
-pub struct AgentRunArgs {
-    /// Stay in the foreground and log to stderr
-    #[arg(long)]
-    pub foreground: bool,
-    /// Where refresh tokens are kept: auto (keyring, else kernel keyring), keyring, keyutils,
-    /// file (encrypted, for headless nodes) or memory
-    #[arg(long, value_enum, env = "TOK_STORE")]
-    pub store: Option<StoreKind>,
-}
-
-#[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The access token, or `-` (the default) to read it from stdin. On the command line a
     /// token shows in `ps` and your shell history: prefer a pipe (`tok get | tok inspect`)
@@ -428,5 +197,3 @@ pub struct InspectArgs {
     #[arg(long)]
     pub json: bool,
 }
-
-pub mod help;
