@@ -8,7 +8,6 @@ pub mod agent;
 pub mod args;
 pub mod cli;
 pub mod client;
-pub mod clients;
 pub mod cmd;
 pub mod config;
 #[doc(hidden)]
@@ -21,6 +20,7 @@ pub mod error;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod grid_clients;
 pub mod inspect;
 pub mod name;
 pub mod net;

@@ -381,5 +381,4 @@ pub fn readme_table() -> String {
 }
 
 #[cfg(test)]
-#[path = "wrappers_tests.rs"]
 mod tests;

@@ -227,7 +227,7 @@ fn non_utf8_arguments_are_no_trouble() {
 /// `TOK_REGENERATE=1 cargo test --lib wrappers`.
 #[test]
 fn the_readme_table_is_up_to_date() {
-    const BEGIN: &str = "<!-- wrappers: generated from src/wrappers.rs -->\n";
+    const BEGIN: &str = "<!-- wrappers: generated from src/wrappers/mod.rs -->\n";
     const END: &str = "<!-- end of wrappers -->";
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
