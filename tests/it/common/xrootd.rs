@@ -26,8 +26,7 @@
 //!   goes on without a token and is refused (403). The tests keep Debian's setting (it is what
 //!   users run), so their "no token" cases go through that request too; it costs one round trip.
 
-use super::{wait_with_timeout, Out, Provider};
-use std::net::TcpStream;
+use super::{daemon, wait_with_timeout, Out, Provider};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -174,16 +173,6 @@ fn effective_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
-/// Two distinct free ports (both probes held open at once, so they differ).
-fn two_free_ports() -> (u16, u16) {
-    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    (
-        a.local_addr().unwrap().port(),
-        b.local_addr().unwrap().port(),
-    )
-}
-
 fn run_ok(cmd: &mut Command, what: &str) {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert!(
@@ -292,7 +281,7 @@ impl XrootdServer {
         };
         // A free port can be taken between the probe and xrootd's bind: try a few.
         for attempt in 1..=3 {
-            let (port, https_port) = two_free_ports();
+            let (port, https_port) = daemon::two_free_ports();
             server.port = port;
             server.https_port = https_port;
             server.started = Instant::now();
@@ -351,23 +340,21 @@ impl XrootdServer {
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot run setpriv/xrootd: {e}"))?;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("xrootd exited early ({status})"));
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && TcpStream::connect(("127.0.0.1", self.https_port)).is_ok()
+        let ready = daemon::wait_ready(&mut child, Duration::from_secs(20), || {
+            daemon::port_open(port)
+                && daemon::port_open(self.https_port)
                 && self.log().contains("initialization completed")
-            {
-                break;
+        });
+        match ready {
+            Ok(()) => {}
+            Err(daemon::NotReady::Exited(status)) => {
+                return Err(format!("xrootd exited early ({status})"))
             }
-            if Instant::now() > deadline {
+            Err(daemon::NotReady::TimedOut) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err("xrootd did not listen within 20 s".into());
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
         self.child = Some(child);
         Ok(())
