@@ -27,6 +27,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod jobs;
+mod setup;
+
+pub use setup::check_installed;
+use setup::*;
+
 /// Where the test CA directory is mounted for A-REX; it must exist (the package creates it).
 const SYSTEM_CA_DIR: &str = "/etc/grid-security/certificates";
 
@@ -36,102 +42,6 @@ pub struct ArcCe {
     dir: tempfile::TempDir,
     started: Instant,
     log_shown: std::cell::Cell<bool>,
-}
-
-fn template(name: &str) -> String {
-    let p = super::repo().join("tests/arc").join(name);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(cmd))
-            .find(|p| p.is_file())
-    })
-}
-
-fn effective_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(u32::MAX)
-}
-
-/// Fails (never skips) when the CE or the clients are not installed: CI installs them.
-pub fn check_installed() {
-    let mut missing = vec![];
-    for cmd in [
-        "arched", "arcsub", "arcstat", "arcget", "arcinfo", "arcproxy", "unshare", "mount",
-        "openssl", "strip",
-    ] {
-        if which(cmd).is_none() && !Path::new("/usr/sbin").join(cmd).is_file() {
-            missing.push(format!("command `{cmd}`"));
-        }
-    }
-    for f in [
-        "/usr/lib/arc/libarex.so",
-        "/usr/lib/arc/libarcshcotokens.so",
-        "/usr/lib/arc/libaccARCREST.so",
-        "/usr/lib/arc/arcconfig-parser",
-        "/usr/share/arc/submit-fork-job",
-    ] {
-        if !Path::new(f).exists() {
-            missing.push(f.to_string());
-        }
-    }
-    if !Path::new(SYSTEM_CA_DIR).is_dir() {
-        missing.push(format!("{SYSTEM_CA_DIR} (made by nordugrid-arc-arex)"));
-    }
-    assert!(
-        missing.is_empty(),
-        "the ARC CE tests need nordugrid-arc-arex, nordugrid-arc-client, \
-         nordugrid-arc-plugins-arcrest, util-linux, openssl and binutils; missing: {}.\n\
-         Install them with `bash scripts/test.sh --install-only` (as root or with sudo).",
-        missing.join(", ")
-    );
-    assert_eq!(
-        effective_uid(),
-        0,
-        "the ARC CE tests run A-REX in a private mount namespace and must run as root"
-    );
-}
-
-#[track_caller]
-fn run_ok(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn mode(p: &Path, mode: u32) {
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
-}
-
-/// The last `n` lines of a file, for failure messages, without the TCP/TLS chatter that A-REX
-/// logs for every connection at VERBOSE.
-fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.contains("[Arc.MCC.TLS") && !l.contains("[Arc.MCC.TCP]"))
-        .collect();
-    let skip = lines.len().saturating_sub(n);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("[… {skip} earlier lines]\n"));
-    }
-    for l in &lines[skip..] {
-        out.push_str(l);
-        out.push('\n');
-    }
-    out
 }
 
 impl ArcCe {
@@ -160,13 +70,13 @@ impl ArcCe {
         mode(&root.join("host/hostkey.pem"), 0o600);
         std::fs::copy(ca.ca_pem_path(), root.join("certs/tok-test-ca.pem")).unwrap();
         make_user_credentials(root);
-        run_ok(
+        daemon::run_ok(
             Command::new("openssl")
                 .arg("rehash")
                 .arg(root.join("certs")),
             "openssl rehash",
         );
-        run_ok(
+        daemon::run_ok(
             Command::new("openssl")
                 .args([
                     "genpkey",
@@ -218,11 +128,19 @@ impl ArcCe {
                 .replace("@AUDIENCE@", audience)
                 .replace("@SCOPE@", scope)
         };
-        std::fs::write(root.join("arc.conf"), fill(template("arc.conf"))).unwrap();
-        std::fs::write(root.join("arex.xml"), fill(template("arex.xml"))).unwrap();
+        std::fs::write(
+            root.join("arc.conf"),
+            fill(daemon::template("tests/arc", "arc.conf")),
+        )
+        .unwrap();
+        std::fs::write(
+            root.join("arex.xml"),
+            fill(daemon::template("tests/arc", "arex.xml")),
+        )
+        .unwrap();
         // A-REX reads the configuration with every default filled in, as the start scripts
         // make it.
-        run_ok(
+        daemon::run_ok(
             Command::new("/usr/lib/arc/arcconfig-parser")
                 .arg("--config")
                 .arg(root.join("arc.conf"))
@@ -324,125 +242,6 @@ impl ArcCe {
         .unwrap();
     }
 
-    fn control(&self) -> PathBuf {
-        self.dir.path().join("control")
-    }
-
-    /// A-REX's own state of a job (`ACCEPTED`, `INLRMS`, `FINISHED`, …), from its control
-    /// directory, with no client and no token involved.
-    pub fn job_state(&self, id: &str) -> Option<String> {
-        ["accepting", "processing", "restarting", "finished"]
-            .iter()
-            .find_map(|d| {
-                std::fs::read_to_string(self.control().join(d).join(format!("job.{id}.status")))
-                    .ok()
-            })
-            .map(|s| s.trim().to_string())
-    }
-
-    /// The job's exit code as the CE recorded it (`exitcode=` in its diag file).
-    pub fn job_exit_code(&self, id: &str) -> Option<i32> {
-        std::fs::read_to_string(self.control().join(format!("job.{id}.diag")))
-            .ok()?
-            .lines()
-            .find_map(|l| l.strip_prefix("exitcode=")?.trim().parse().ok())
-    }
-
-    /// Why A-REX failed the job, if it did.
-    pub fn job_failure(&self, id: &str) -> Option<String> {
-        std::fs::read_to_string(self.control().join(format!("job.{id}.failed"))).ok()
-    }
-
-    /// How many jobs the CE has ever accepted.
-    pub fn job_count(&self) -> usize {
-        std::fs::read_dir(self.control())
-            .map(|rd| {
-                rd.flatten()
-                    .filter(|e| {
-                        let n = e.file_name().to_string_lossy().into_owned();
-                        n.starts_with("job.") && n.ends_with(".description")
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
-    }
-
-    /// Waits until A-REX has finished with job `id` (state FINISHED, whether it succeeded or
-    /// not); panics with the logs when it takes longer than `timeout`.
-    #[track_caller]
-    pub fn wait_finished(&self, id: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if self.job_state(id).as_deref() == Some("FINISHED") {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        self.log_shown.set(true);
-        panic!(
-            "job {id} did not finish within {timeout:?} (state {:?})\n{}",
-            self.job_state(id),
-            self.logs()
-        );
-    }
-
-    /// arched's own log (the HTTP/TLS/token side).
-    pub fn service_log(&self) -> String {
-        let log = self.dir.path().join("log");
-        std::fs::read_to_string(log.join("arched.out")).unwrap_or_default()
-            + &std::fs::read_to_string(log.join("arched.log")).unwrap_or_default()
-    }
-
-    /// The tails of every log A-REX writes, and each job's own record (its job script, the
-    /// batch system's output and its state changes).
-    pub fn logs(&self) -> String {
-        let root = self.dir.path();
-        let mut files: Vec<PathBuf> = [
-            "log/arched.out",
-            "log/arched.log",
-            "log/infoprovider.log",
-            "log/job.helper.errors",
-        ]
-        .iter()
-        .map(|f| root.join(f))
-        .collect();
-        if let Ok(rd) = std::fs::read_dir(self.control()) {
-            let mut jobs: Vec<PathBuf> = rd
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    let n = p.file_name().unwrap().to_string_lossy();
-                    n.starts_with("job.") && (n.ends_with(".errors") || n.ends_with(".failed"))
-                })
-                .collect();
-            jobs.sort();
-            files.extend(jobs);
-        }
-        let mut out = format!(
-            "=== A-REX at {} (started {:?} ago), files under {} ===\n",
-            self.url(),
-            self.started.elapsed(),
-            root.display()
-        );
-        for f in files {
-            if f.exists() {
-                out.push_str(&format!(
-                    "--- {} ---\n{}",
-                    f.strip_prefix(root).unwrap_or(&f).display(),
-                    tail(&f, 120)
-                ));
-            }
-        }
-        out
-    }
-
-    /// Panics with `msg`, the command's output and the CE's logs.
-    #[track_caller]
-    pub fn fail(&self, msg: &str, out: &Out) -> ! {
-        self.log_shown.set(true);
-        panic!("{msg}\n{out}\n{}", self.logs())
-    }
-
     fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
@@ -484,79 +283,4 @@ impl Drop for ArcCe {
             eprintln!("{}", self.logs());
         }
     }
-}
-
-/// A throw-away user CA in the CE's CA directory and a user certificate it signs (RSA: what
-/// arcproxy signs proxies with).
-fn make_user_credentials(root: &Path) {
-    let user = root.join("user");
-    run_ok(
-        Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650",
-            ])
-            .args(["-subj", "/O=tok test/CN=tok test user CA"])
-            .args(["-addext", "basicConstraints=critical,CA:TRUE"])
-            .args(["-addext", "keyUsage=critical,keyCertSign,cRLSign"])
-            .arg("-keyout")
-            .arg(user.join("ca.key"))
-            .arg("-out")
-            .arg(user.join("ca.pem")),
-        "openssl req (user CA)",
-    );
-    run_ok(
-        Command::new("openssl")
-            .args(["req", "-newkey", "rsa:2048", "-nodes"])
-            .args(["-subj", "/O=tok test/CN=tok test user"])
-            .arg("-keyout")
-            .arg(user.join("userkey.pem"))
-            .arg("-out")
-            .arg(user.join("user.csr")),
-        "openssl req (user certificate)",
-    );
-    std::fs::write(
-        user.join("user.ext"),
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
-         extendedKeyUsage=clientAuth\n",
-    )
-    .unwrap();
-    run_ok(
-        Command::new("openssl")
-            .args(["x509", "-req", "-days", "3650", "-CAcreateserial"])
-            .arg("-in")
-            .arg(user.join("user.csr"))
-            .arg("-CA")
-            .arg(user.join("ca.pem"))
-            .arg("-CAkey")
-            .arg(user.join("ca.key"))
-            .arg("-extfile")
-            .arg(user.join("user.ext"))
-            .arg("-out")
-            .arg(user.join("usercert.pem")),
-        "openssl x509 (sign the user certificate)",
-    );
-    mode(&user.join("userkey.pem"), 0o600);
-    std::fs::copy(user.join("ca.pem"), root.join("certs/tok-test-user-ca.pem")).unwrap();
-}
-
-/// An RFC 3820 proxy of the user certificate, made by arcproxy offline (no VOMS).
-fn make_proxy(root: &Path) {
-    let user = root.join("user");
-    run_ok(
-        Command::new("arcproxy")
-            .arg("-C")
-            .arg(user.join("usercert.pem"))
-            .arg("-K")
-            .arg(user.join("userkey.pem"))
-            .arg("-T")
-            .arg(root.join("certs"))
-            .arg("-P")
-            .arg(user.join("proxy.pem"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            // arcproxy writes a default ~/.arc/client.conf when there is none.
-            .env("HOME", root.join("home"))
-            .stdin(Stdio::null()),
-        "arcproxy",
-    );
 }

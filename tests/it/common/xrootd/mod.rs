@@ -32,6 +32,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod setup;
+
+use setup::*;
+pub use setup::{check_http_clients_installed, check_installed};
+
 /// The bytes of `/data/f` on the server.
 pub const DATA_F: &[u8] = b"tok xrootd test payload: /data/f\n\x00\x01\x02\xff binary tail\n";
 /// The bytes of `/other/g` on the server.
@@ -52,148 +57,6 @@ pub struct XrootdServer {
     dir: tempfile::TempDir,
     started: Instant,
     log_shown: std::cell::Cell<bool>,
-}
-
-fn template(name: &str) -> String {
-    let p = super::repo().join("tests/xrootd").join(name);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn which(cmd: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(cmd))
-            .find(|p| p.is_file())
-    })
-}
-
-fn lib_present(name: &str) -> bool {
-    [
-        "/usr/lib/x86_64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/usr/lib64",
-        "/usr/lib",
-    ]
-    .iter()
-    .any(|d| Path::new(d).join(name).exists())
-}
-
-fn uid_gid(user: &str) -> Option<(u32, u32)> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        if f.len() > 3 && f[0] == user {
-            Some((f[2].parse().ok()?, f[3].parse().ok()?))
-        } else {
-            None
-        }
-    })
-}
-
-/// Fails (never skips) when the server side is not installed: CI installs it.
-pub fn check_installed() {
-    let mut missing = vec![];
-    for cmd in ["xrootd", "xrdcp", "setpriv", "cc", "openssl"] {
-        if which(cmd).is_none() {
-            missing.push(format!("command `{cmd}`"));
-        }
-    }
-    for lib in [
-        "libXrdAccSciTokens-5.so",
-        "libXrdSecztn-5.so",
-        "libXrdHttp-5.so",
-        "libSciTokens.so.0",
-    ] {
-        if !lib_present(lib) {
-            missing.push(lib.to_string());
-        }
-    }
-    if uid_gid(SERVER_USER).is_none() {
-        missing.push(format!(
-            "user `{SERVER_USER}` (made by the xrootd-server package)"
-        ));
-    }
-    assert!(
-        missing.is_empty(),
-        "the XRootD tests need xrootd-server, xrootd-server-plugins, xrootd-scitokens-plugins, \
-         xrootd-client, scitokens-cpp, util-linux, openssl and a C compiler; missing: {}.\n\
-         Install them with `bash scripts/test.sh --install-only` (as root or with sudo).",
-        missing.join(", ")
-    );
-    assert_eq!(
-        effective_uid(),
-        0,
-        "the XRootD tests start xrootd as the `{SERVER_USER}` user and must run as root"
-    );
-}
-
-/// Fails (never skips) when the HTTPS clients are not installed: gfal2's `gfal-*` (with its
-/// http and file plugins and the Python module the scripts run on) and davix's `davix-*`.
-pub fn check_http_clients_installed() {
-    let mut missing = vec![];
-    for cmd in ["gfal-copy", "gfal-ls", "gfal-rm", "davix-get", "davix-put"] {
-        if which(cmd).is_none() {
-            missing.push(format!("command `{cmd}`"));
-        }
-    }
-    for lib in [
-        "gfal2-plugins/libgfal_plugin_http.so",
-        "gfal2-plugins/libgfal_plugin_file.so",
-    ] {
-        if !lib_present(lib) {
-            missing.push(lib.to_string());
-        }
-    }
-    let imports = Command::new(GFAL_PYTHON)
-        .args(["-c", "import gfal2, gfal2_util"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !imports.is_ok_and(|s| s.success()) {
-        missing.push(format!(
-            "{GFAL_PYTHON} with the modules gfal2 and gfal2_util"
-        ));
-    }
-    assert!(
-        missing.is_empty(),
-        "the gfal2/davix tests need gfal2, gfal2-plugin-http, gfal2-plugin-file, python3-gfal2, \
-         python3-gfal2-util, gfal2-util-scripts and davix; missing: {}.\n\
-         Install them with `bash scripts/test.sh --install-only` (as root or with sudo).",
-        missing.join(", ")
-    );
-}
-
-fn effective_uid() -> u32 {
-    // No libc crate in the dev-dependencies: /proc tells the effective uid.
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(u32::MAX)
-}
-
-fn run_ok(cmd: &mut Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn port_in_use(log: &str) -> bool {
-    log.to_lowercase().contains("address already in use")
-}
-
-fn chown_tree(p: &Path, uid: u32, gid: u32) {
-    std::os::unix::fs::chown(p, Some(uid), Some(gid)).unwrap();
-    if p.is_dir() && !p.is_symlink() {
-        for e in std::fs::read_dir(p).unwrap() {
-            chown_tree(&e.unwrap().path(), uid, gid);
-        }
-    }
 }
 
 impl XrootdServer {
@@ -235,7 +98,7 @@ impl XrootdServer {
         std::fs::set_permissions(root.join("tls/key.pem"), PermissionsExt::from_mode(0o600))
             .unwrap();
         std::fs::copy(ca.ca_pem_path(), root.join("tls/certs/tok-test-ca.pem")).unwrap();
-        run_ok(
+        daemon::run_ok(
             Command::new("openssl")
                 .arg("rehash")
                 .arg(root.join("tls/certs")),
@@ -244,7 +107,7 @@ impl XrootdServer {
 
         // The shim, compiled for this server.
         let shim = root.join("shim.so");
-        run_ok(
+        daemon::run_ok(
             Command::new("cc")
                 .args(["-shared", "-fPIC", "-O2", "-o"])
                 .arg(&shim)
@@ -259,10 +122,18 @@ impl XrootdServer {
                 .replace("@AUDIENCE@", audience)
                 .replace("@BASE_PATH@", base_path)
         };
-        std::fs::write(root.join("scitokens.cfg"), fill(template("scitokens.cfg"))).unwrap();
+        std::fs::write(
+            root.join("scitokens.cfg"),
+            fill(daemon::template("tests/xrootd", "scitokens.cfg")),
+        )
+        .unwrap();
         std::fs::write(root.join("authdb"), "").unwrap();
         // The HTTPS port is only known per attempt (see below): filled in by `spawn`.
-        std::fs::write(root.join("xrootd.cfg.in"), fill(template("xrootd.cfg"))).unwrap();
+        std::fs::write(
+            root.join("xrootd.cfg.in"),
+            fill(daemon::template("tests/xrootd", "xrootd.cfg")),
+        )
+        .unwrap();
 
         // The server user owns its tree (key, cache, admin dir); the client dirs stay root's.
         chown_tree(root, uid, gid);
