@@ -89,7 +89,7 @@ pub fn channel_of(program: &OsStr) -> Channel {
         .map_or(Channel::Discovery, |c| c.channel)
 }
 
-/// The README's table of grid clients, rendered from [`GRID_CLIENTS`].
+/// The README's table of grid clients, rendered from the table above.
 pub fn readme_table() -> String {
     let mut out = String::from(
         "| client (Debian bookworm) | reads | `tok exec -- CLIENT …` | `eval \"$(tok env …)\"; CLIENT …` | caveats |\n\

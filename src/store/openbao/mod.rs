@@ -16,6 +16,9 @@
 //! stored value, not the token (OpenBao's own lookup answer carries it, so answers are parsed
 //! into types that drop it). [`notes`](SecretStore::notes) is answered from memory only: the
 //! agent calls it on its async threads, where no I/O may happen.
+//!
+//! The files: `config` (settings and the token source), `token` (lookup and renewal), `kv`
+//! (KV v2 reads and check-and-set writes), `lease` (leases), `errors` (how failures are worded).
 
 use super::{check_key, SecretStore, StoreError, StoreKind};
 use crate::net::{self, CappedRead, TransportFailure};
