@@ -125,28 +125,11 @@ mod tests {
     /// `TOK_REGENERATE=1 cargo test --lib grid_clients`.
     #[test]
     fn the_readme_table_is_up_to_date() {
-        const BEGIN: &str = "<!-- grid clients: generated from src/grid_clients.rs -->\n";
-        const END: &str = "<!-- end of grid clients -->";
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-        let readme = std::fs::read_to_string(&path).unwrap();
-        let start = readme
-            .find(BEGIN)
-            .expect("README.md lacks the grid clients marker")
-            + BEGIN.len();
-        let end = start
-            + readme[start..]
-                .find(END)
-                .expect("README.md lacks the end of grid clients marker");
-        let want = readme_table();
-        if readme[start..end] != want {
-            if std::env::var_os("TOK_REGENERATE").is_some() {
-                let new = format!("{}{want}{}", &readme[..start], &readme[end..]);
-                std::fs::write(&path, new).unwrap();
-            } else {
-                panic!(
-                    "README.md's grid-client table is stale: TOK_REGENERATE=1 cargo test --lib grid_clients"
-                );
-            }
-        }
+        crate::readme_sections::check(
+            "grid clients",
+            "src/grid_clients.rs",
+            &readme_table(),
+            "TOK_REGENERATE=1 cargo test --lib grid_clients",
+        );
     }
 }

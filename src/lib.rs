@@ -55,6 +55,8 @@ pub mod crashpoint;
 pub mod dirs;
 pub mod name;
 pub mod net;
+#[cfg(test)]
+mod readme_sections;
 pub mod terminal;
 pub mod time;
 

@@ -15,25 +15,32 @@ pub struct Timeouts {
 
 const USER_AGENT: &str = concat!("tok/", env!("CARGO_PKG_VERSION"));
 
+/// The settings every client of tok's gets, for either reqwest builder (they share no trait).
+macro_rules! configured {
+    ($builder:expr, $timeouts:expr, $roots:expr) => {{
+        let mut builder = $builder
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout($timeouts.connect)
+            .timeout($timeouts.request)
+            .pool_idle_timeout($timeouts.pool_idle)
+            .user_agent(USER_AGENT);
+        for cert in $roots {
+            builder = builder.add_root_certificate(cert);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {e}"))
+    }};
+}
+
 /// An async client (provider calls on the agent's runtime) trusting `roots` on top of the
 /// system store. The error is the message.
 pub fn async_client(
     timeouts: Timeouts,
     roots: Vec<reqwest::Certificate>,
 ) -> Result<reqwest::Client, String> {
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeouts.connect)
-        .timeout(timeouts.request)
-        .pool_idle_timeout(timeouts.pool_idle)
-        .user_agent(USER_AGENT);
-    for cert in roots {
-        builder = builder.add_root_certificate(cert);
-    }
-    builder
-        .build()
-        .map_err(|e| format!("cannot set up HTTPS: {e}"))
+    configured!(reqwest::Client::builder(), timeouts, roots)
 }
 
 /// A blocking client (store calls on blocking threads), set up as [`async_client`].
@@ -41,19 +48,7 @@ pub fn blocking_client(
     timeouts: Timeouts,
     roots: Vec<reqwest::Certificate>,
 ) -> Result<reqwest::blocking::Client, String> {
-    let mut builder = reqwest::blocking::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeouts.connect)
-        .timeout(timeouts.request)
-        .pool_idle_timeout(timeouts.pool_idle)
-        .user_agent(USER_AGENT);
-    for cert in roots {
-        builder = builder.add_root_certificate(cert);
-    }
-    builder
-        .build()
-        .map_err(|e| format!("cannot set up HTTPS: {e}"))
+    configured!(reqwest::blocking::Client::builder(), timeouts, roots)
 }
 
 /// The PEM certificates in `pem`; `source` names where they came from in the message. An input

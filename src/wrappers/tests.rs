@@ -227,27 +227,10 @@ fn non_utf8_arguments_are_no_trouble() {
 /// `TOK_REGENERATE=1 cargo test --lib wrappers`.
 #[test]
 fn the_readme_table_is_up_to_date() {
-    const BEGIN: &str = "<!-- wrappers: generated from src/wrappers/mod.rs -->\n";
-    const END: &str = "<!-- end of wrappers -->";
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
-    let start = readme
-        .find(BEGIN)
-        .expect("README.md lacks the wrappers marker")
-        + BEGIN.len();
-    let end = start
-        + readme[start..]
-            .find(END)
-            .expect("README.md lacks the end marker");
-    let want = readme_table();
-    if readme[start..end] != want {
-        if std::env::var_os("TOK_REGENERATE").is_some() {
-            let new = format!("{}{want}{}", &readme[..start], &readme[end..]);
-            std::fs::write(&path, new).unwrap();
-        } else {
-            panic!(
-                "README.md's wrapper table is stale: TOK_REGENERATE=1 cargo test --lib wrappers"
-            );
-        }
-    }
+    crate::readme_sections::check(
+        "wrappers",
+        "src/wrappers/mod.rs",
+        &readme_table(),
+        "TOK_REGENERATE=1 cargo test --lib wrappers",
+    );
 }
