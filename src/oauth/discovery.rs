@@ -29,9 +29,9 @@ pub struct Metadata {
     pub grant_types_supported: Vec<String>,
 }
 
-/// Builds the HTTP client for one provider: rustls with the system CA store (which honours
-/// `SSL_CERT_FILE`), plus an optional site CA file, timeouts, and no redirects (OAuth2 endpoint
-/// responses must not be followed).
+/// Builds the HTTP client for one provider ([`net::async_client`]: the system CA store, which
+/// honours `SSL_CERT_FILE`, plus an optional site CA file, timeouts, and no redirects, as OAuth2
+/// endpoint responses must not be followed).
 pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError> {
     match ca_file {
         Some(path) => {
@@ -43,8 +43,6 @@ pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError>
     }
 }
 
-/// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
-/// errors): a job credential carries its provider's CA this way.
 /// The whole-request timeout of provider calls: `TOK_HTTP_TIMEOUT` seconds when it is a sane
 /// number, else [`REQUEST_TIMEOUT`].
 pub fn request_timeout() -> Duration {
@@ -57,6 +55,8 @@ pub fn request_timeout() -> Duration {
         .unwrap_or(REQUEST_TIMEOUT)
 }
 
+/// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
+/// errors): a job credential carries its provider's CA this way.
 pub fn http_client_trusting(
     extra_ca: Option<(&[u8], &str)>,
 ) -> Result<reqwest::Client, OauthError> {
