@@ -180,11 +180,10 @@ impl Config {
             });
         }
         if let Some(issuer) = issuer {
-            let want = issuer.trim_end_matches('/');
             let matches: Vec<&String> = self
                 .accounts
                 .iter()
-                .filter(|(_, a)| a.issuer.trim_end_matches('/') == want)
+                .filter(|(_, a)| crate::net::same_issuer(&a.issuer, issuer))
                 .map(|(n, _)| n)
                 .collect();
             return match matches.as_slice() {
@@ -230,12 +229,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 pub fn validate_name(name: &str) -> Result<(), ConfigError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
+    if crate::name::is_name(name, 64, b"") {
         Ok(())
     } else {
         Err(ConfigError::BadName(name.to_string()))

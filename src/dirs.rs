@@ -119,31 +119,70 @@ pub fn ensure_private_dir(dir: &Path) -> Result<(), DirError> {
     check_private_dir(dir)
 }
 
-pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
-    let path = dir.to_path_buf();
-    let meta = std::fs::symlink_metadata(dir).map_err(|source| DirError::Create {
-        path: path.clone(),
-        source,
-    })?;
+/// What a private file or directory must be: a directory, a regular file, or either (when
+/// the caller checks the type itself).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivateKind {
+    Dir,
+    File,
+    Any,
+}
+
+/// Why a path that must be private is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotPrivate {
+    /// A symbolic link (`meta` came from `symlink_metadata`): whoever made it chose the target.
+    Symlink,
+    /// Not the [`PrivateKind`] asked for.
+    WrongKind,
+    /// Owned by another user, who can read or replace it.
+    NotOurs { owner: u32, me: u32 },
+    /// Group or other permission bits are set (`mode` is the permission bits, `& 0o777`).
+    OpenToOthers { mode: u32 },
+}
+
+/// The one owner/mode check of tok's private files and directories: not a symlink, of the
+/// right kind, ours, and closed to group and others. Callers word the refusal (or, for a job
+/// credential whose mode a file transfer widened, repair the mode).
+pub fn check_private(meta: &std::fs::Metadata, kind: PrivateKind) -> Result<(), NotPrivate> {
     if meta.file_type().is_symlink() {
-        return Err(DirError::Symlink { path });
+        return Err(NotPrivate::Symlink);
     }
-    if !meta.is_dir() {
-        return Err(DirError::NotDir { path });
+    let right_kind = match kind {
+        PrivateKind::Dir => meta.is_dir(),
+        PrivateKind::File => meta.is_file(),
+        PrivateKind::Any => true,
+    };
+    if !right_kind {
+        return Err(NotPrivate::WrongKind);
     }
     let me = euid();
     if meta.uid() != me {
-        return Err(DirError::NotOurs {
-            path,
+        return Err(NotPrivate::NotOurs {
             owner: meta.uid(),
             me,
         });
     }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(DirError::TooOpen { path, mode });
+        return Err(NotPrivate::OpenToOthers { mode });
     }
     Ok(())
+}
+
+pub fn check_private_dir(dir: &Path) -> Result<(), DirError> {
+    let path = dir.to_path_buf();
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| DirError::Create {
+        path: path.clone(),
+        source,
+    })?;
+    match check_private(&meta, PrivateKind::Dir) {
+        Ok(()) => Ok(()),
+        Err(NotPrivate::Symlink) => Err(DirError::Symlink { path }),
+        Err(NotPrivate::WrongKind) => Err(DirError::NotDir { path }),
+        Err(NotPrivate::NotOurs { owner, me }) => Err(DirError::NotOurs { path, owner, me }),
+        Err(NotPrivate::OpenToOthers { mode }) => Err(DirError::TooOpen { path, mode }),
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a fresh 0600 temp file beside it (never through a

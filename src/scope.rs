@@ -1,13 +1,22 @@
 //! Scope and audience normalisation, so that equal requests share one cache entry and the
 //! provider always receives WLCG-conformant values.
 
-/// WLCG storage scopes that require a path; a bare one means the whole namespace (`:/`).
-const STORAGE_SCOPES: &[&str] = &[
+/// WLCG storage scopes (WLCG JWT profile §3.3.1): they take a path; a bare one means the whole
+/// namespace (`:/`).
+pub const STORAGE_SCOPES: &[&str] = &[
     "storage.read",
     "storage.create",
     "storage.modify",
     "storage.stage",
     "storage.poll",
+];
+
+/// WLCG compute scopes (WLCG JWT profile §3.3.2).
+pub const COMPUTE_SCOPES: &[&str] = &[
+    "compute.read",
+    "compute.modify",
+    "compute.create",
+    "compute.cancel",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

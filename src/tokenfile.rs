@@ -6,7 +6,7 @@
 //! replaced by rename from a 0600 temp file in the same directory, so readers see the old
 //! token or the new one, never a gap (htgettoken deletes first and leaves one).
 
-use crate::dirs::euid;
+use crate::dirs::{euid, NotPrivate, PrivateKind};
 use crate::secret::AccessToken;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -34,10 +34,7 @@ pub enum TokenFileError {
 pub fn discovery_path(purpose: Option<&str>) -> Result<PathBuf, TokenFileError> {
     let mut name = format!("bt_u{}", euid());
     if let Some(p) = purpose {
-        let ok = !p.is_empty()
-            && p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok {
+        if !crate::name::is_name(p, usize::MAX, b"") {
             return Err(TokenFileError::BadPurpose(p.to_string()));
         }
         name.push('-');
@@ -88,13 +85,17 @@ pub fn check_target(path: &Path) -> Result<(), TokenFileError> {
             owner: dir_meta.uid(),
         });
     }
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(TokenFileError::Symlink {
+    // An existing file is replaced (0600) whatever its mode; it must only be ours, not a link.
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    match crate::dirs::check_private(&meta, PrivateKind::Any) {
+        Err(NotPrivate::Symlink) => Err(TokenFileError::Symlink {
             path: path.to_path_buf(),
         }),
-        Ok(m) if m.uid() != euid() => Err(TokenFileError::NotOurs {
+        Err(NotPrivate::NotOurs { owner, .. }) => Err(TokenFileError::NotOurs {
             path: path.to_path_buf(),
-            owner: m.uid(),
+            owner,
         }),
         _ => Ok(()),
     }

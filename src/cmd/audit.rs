@@ -4,7 +4,7 @@
 use super::print_stdout;
 use crate::agent::audit::{rotated, Event};
 use crate::cli::AuditArgs;
-use crate::protocol::unix_now;
+use crate::time::unix_now;
 use anyhow::{Context, Result};
 use std::fmt::Write;
 

@@ -8,8 +8,9 @@
 
 use super::get::{token_request, Source};
 use crate::cli::{ExecArgs, TokenSelection};
-use crate::clients;
-use crate::protocol::{unix_now, TokenGrant};
+use crate::grid_clients;
+use crate::protocol::TokenGrant;
+use crate::time::unix_now;
 use crate::tokenfile;
 use crate::wrappers;
 use anyhow::{Context, Result};
@@ -50,7 +51,7 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     // Delivery follows the program that really runs, through `timeout 90 …`, `nice`, `env A=B`,
     // `apptainer exec IMAGE …` and the other wrappers in the table.
     let payload = wrappers::unwrap(&args.command);
-    let channel = clients::channel_of(&payload.program);
+    let channel = grid_clients::channel_of(&payload.program);
     let client = client_name(&payload);
     let mut cmd = Command::new(&args.command[0]);
     // If tok exec itself is killed (kill -9, OOM), the command gets SIGTERM rather than run on
@@ -67,7 +68,7 @@ pub fn run(args: ExecArgs) -> Result<u8> {
     }
     cmd.args(&args.command[1..]).env("BEARER_TOKEN_FILE", &path);
     let export_variable =
-        args.inline || (!args.file_only && channel == clients::Channel::VariableOnly);
+        args.inline || (!args.file_only && channel == grid_clients::Channel::VariableOnly);
     if export_variable {
         if args.inline {
             eprintln!("tok exec: note: BEARER_TOKEN holds a fixed token and cannot be refreshed; BEARER_TOKEN_FILE is kept fresh");
@@ -79,7 +80,7 @@ pub fn run(args: ExecArgs) -> Result<u8> {
         // A stale variable would take precedence over the file (discovery step 1).
         cmd.env_remove("BEARER_TOKEN");
     }
-    if channel == clients::Channel::HeaderOnly {
+    if channel == grid_clients::Channel::HeaderOnly {
         eprintln!(
             "tok exec: note: {client} reads no token variable or file; pass the token on its command line instead: {} -H \"$(tok get -f header{})\" …",
             payload.program.to_string_lossy(),

@@ -60,7 +60,7 @@ fn read_stdin() -> Result<Zeroizing<String>, Error> {
 }
 
 fn report(token: &Token, json: bool) -> String {
-    let now = i64::try_from(crate::protocol::unix_now()).unwrap_or(i64::MAX);
+    let now = i64::try_from(crate::time::unix_now()).unwrap_or(i64::MAX);
     let findings = match token {
         Token::Jwt(jwt) => inspect::lint(jwt, now),
         _ => vec![],
@@ -84,7 +84,7 @@ extern "C" {
 
 /// Unix seconds in the reader's time zone: `2026-12-02 11:00:00 CET`.
 fn local_time(unix: i64) -> String {
-    let utc = || crate::protocol::rfc3339(u64::try_from(unix).unwrap_or(0));
+    let utc = || crate::time::rfc3339(u64::try_from(unix).unwrap_or(0));
     // time_t is i64 on every 64-bit target tok builds for, glibc and musl alike (naming the
     // libc alias is deprecated on musl, whose 32-bit targets changed it).
     let t: i64 = unix;

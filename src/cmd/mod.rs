@@ -117,4 +117,4 @@ fn response_name(r: &Response) -> &'static str {
     }
 }
 
-pub(crate) use crate::protocol::rfc3339;
+pub(crate) use crate::time::rfc3339;

@@ -25,7 +25,7 @@ pub fn run(args: StatusArgs) -> Result<()> {
 
 /// `tok status --short`: one line per account, like `oidc-add -l`.
 fn render_short(report: &StatusReport) -> String {
-    let now = crate::protocol::unix_now();
+    let now = crate::time::unix_now();
     let width = report
         .accounts
         .iter()
@@ -94,7 +94,7 @@ fn render(report: &StatusReport) -> String {
     if report.accounts.is_empty() {
         let _ = writeln!(s, "no accounts; run `tok login NAME --issuer URL`");
     }
-    let now = crate::protocol::unix_now();
+    let now = crate::time::unix_now();
     for acct in &report.accounts {
         let _ = writeln!(
             s,

@@ -1,13 +1,13 @@
 //! The HTTP client the oauth2 crate's flows (device authorization and polling) run on: reqwest,
 //! but reading at most [`MAX_RESPONSE_BYTES`] of an answer, so a provider that sends 400 MB
-//! cannot swell the agent.
+//! cannot swell the agent, into wiped memory ([`net::capped`]). The oauth2 crate takes the
+//! finished body as a plain `Vec`; only that one buffer is out of tok's hands.
 
+use super::form::MAX_RESPONSE_BYTES;
+use crate::net::{self, CappedRead};
 use oauth2::{AsyncHttpClient, HttpClientError, HttpRequest, HttpResponse};
 use std::future::Future;
 use std::pin::Pin;
-
-/// Nothing a provider legitimately answers comes near this.
-pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 pub struct CappedHttp<'a>(pub &'a reqwest::Client);
 
@@ -27,16 +27,18 @@ impl<'c> AsyncHttpClient<'c> for CappedHttp<'_> {
             for (name, value) in response.headers() {
                 builder = builder.header(name, value);
             }
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(Box::new)? {
-                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            let mut body = match net::read_capped(&mut response, MAX_RESPONSE_BYTES).await {
+                Ok(body) => body,
+                Err(CappedRead::Transport(e)) => return Err(HttpClientError::Reqwest(Box::new(e))),
+                Err(CappedRead::TooLarge) => {
                     return Err(HttpClientError::Other(format!(
                         "the provider's answer is larger than {MAX_RESPONSE_BYTES} bytes"
-                    )));
+                    )))
                 }
-                body.extend_from_slice(&chunk);
-            }
-            builder.body(body).map_err(HttpClientError::Http)
+            };
+            builder
+                .body(std::mem::take(&mut *body))
+                .map_err(HttpClientError::Http)
         })
     }
 }

@@ -2,6 +2,7 @@
 //! and RFC 7591 dynamic registration of tok as a public client.
 
 use super::{ClientCreds, OauthError};
+use crate::net;
 use crate::secret::ClientSecret;
 use serde::Deserialize;
 use std::time::Duration;
@@ -28,9 +29,9 @@ pub struct Metadata {
     pub grant_types_supported: Vec<String>,
 }
 
-/// Builds the HTTP client for one provider: rustls with the system CA store (which honours
-/// `SSL_CERT_FILE`), plus an optional site CA file, timeouts, and no redirects (OAuth2 endpoint
-/// responses must not be followed).
+/// Builds the HTTP client for one provider ([`net::async_client`]: the system CA store, which
+/// honours `SSL_CERT_FILE`, plus an optional site CA file, timeouts, and no redirects, as OAuth2
+/// endpoint responses must not be followed).
 pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError> {
     match ca_file {
         Some(path) => {
@@ -42,8 +43,6 @@ pub fn http_client(ca_file: Option<&str>) -> Result<reqwest::Client, OauthError>
     }
 }
 
-/// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
-/// errors): a job credential carries its provider's CA this way.
 /// The whole-request timeout of provider calls: `TOK_HTTP_TIMEOUT` seconds when it is a sane
 /// number, else [`REQUEST_TIMEOUT`].
 pub fn request_timeout() -> Duration {
@@ -56,82 +55,31 @@ pub fn request_timeout() -> Duration {
         .unwrap_or(REQUEST_TIMEOUT)
 }
 
+/// [`http_client`] with extra CA certificates given as PEM (and where they came from, for
+/// errors): a job credential carries its provider's CA this way.
 pub fn http_client_trusting(
     extra_ca: Option<(&[u8], &str)>,
 ) -> Result<reqwest::Client, OauthError> {
     let timeout = request_timeout();
-    let mut builder = reqwest::Client::builder()
-        .use_rustls_tls()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(CONNECT_TIMEOUT.min(timeout))
-        .timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .user_agent(concat!("tok/", env!("CARGO_PKG_VERSION")));
-    if let Some((pem, source)) = extra_ca {
-        builder = add_roots(builder, pem, source)?;
-    }
-    builder
-        .build()
-        .map_err(|e| OauthError::Config(format!("cannot set up HTTPS: {e}")))
-}
-
-/// Trusts the PEM certificates in `pem` (from `source`, named in errors) on top of the system
-/// store.
-fn add_roots(
-    mut builder: reqwest::ClientBuilder,
-    pem: &[u8],
-    source: &str,
-) -> Result<reqwest::ClientBuilder, OauthError> {
-    let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
-        OauthError::Config(format!("{source} is not a PEM CA bundle ({e}); pass a file of -----BEGIN CERTIFICATE----- blocks"))
-    })?;
-    if certs.is_empty() {
-        return Err(OauthError::Config(format!(
-            "{source} holds no PEM certificate (no -----BEGIN CERTIFICATE----- block); pass the provider's CA bundle"
-        )));
-    }
-    for cert in certs {
-        builder = builder.add_root_certificate(cert);
-    }
-    Ok(builder)
+    let roots = match extra_ca {
+        Some((pem, source)) => net::ca_roots(pem, source).map_err(OauthError::Config)?,
+        None => vec![],
+    };
+    let timeouts = net::Timeouts {
+        connect: CONNECT_TIMEOUT.min(timeout),
+        request: timeout,
+        pool_idle: Duration::from_secs(90),
+    };
+    net::async_client(timeouts, roots).map_err(OauthError::Config)
 }
 
 fn transport(what: &str, e: reqwest::Error) -> OauthError {
     super::form::transport_error(what, e)
 }
 
-/// Whether `host` is this machine: the only place tok talks plain http to (for testing).
-fn is_loopback(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    }
-}
-
-/// Refuses what is not an absolute https URL (http only on loopback): refresh tokens must not
-/// cross a network in clear. `what` names the URL in the message.
+/// [`net::check_url`] with its refusal as a configuration error.
 pub fn check_url(what: &str, value: &str) -> Result<url::Url, OauthError> {
-    let url = url::Url::parse(value).map_err(|e| {
-        OauthError::Config(format!(
-            "{what} `{value}` is not a URL ({e}); give the full address, e.g. https://iam.example.org/"
-        ))
-    })?;
-    let host = url.host().ok_or_else(|| {
-        OauthError::Config(format!(
-            "{what} `{value}` has no host; give the full https:// address"
-        ))
-    })?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&host) => Ok(url),
-        "http" => Err(OauthError::Config(format!(
-            "{what} {value} is plain http: tokens would cross the network in clear; tok accepts http only on loopback (127.0.0.0/8, ::1, localhost), use https"
-        ))),
-        other => Err(OauthError::Config(format!(
-            "{what} {value} has scheme `{other}`; tok speaks https (http on loopback only)"
-        ))),
-    }
+    net::check_url(what, value).map_err(OauthError::Config)
 }
 
 /// The two conventions for where a well-known document of an issuer with a path lives: appended
@@ -193,14 +141,13 @@ pub(crate) fn check_document(
     issuer: &str,
     doc: serde_json::Value,
 ) -> Result<serde_json::Map<String, serde_json::Value>, OauthError> {
-    let want = issuer.trim_end_matches('/');
     let serde_json::Value::Object(doc) = doc else {
         return Err(OauthError::Transient(format!(
             "the discovery document at {url} is not a JSON object"
         )));
     };
     let named = doc.get("issuer").and_then(|v| v.as_str()).unwrap_or("");
-    if named.trim_end_matches('/') != want {
+    if !net::same_issuer(named, issuer) {
         return Err(OauthError::Config(format!(
             "{url} names issuer `{named}`, not {issuer}: tok uses metadata only from the issuer it names (RFC 8414 §3.3, mix-up defence); check the --issuer URL"
         )));
@@ -213,7 +160,7 @@ pub(crate) fn check_document(
 /// with every endpoint held to the https rule.
 pub async fn discover(http: &reqwest::Client, issuer: &str) -> Result<Metadata, OauthError> {
     let parsed = check_url("issuer", issuer)?;
-    let base = issuer.trim_end_matches('/');
+    let base = net::issuer_base(issuer);
     let oidc_urls = well_known_urls(&parsed, base, "openid-configuration", false);
     let oauth_urls = well_known_urls(&parsed, base, "oauth-authorization-server", true);
     let (mut tried_oidc, mut tried_oauth) = (vec![], vec![]);

@@ -3,13 +3,14 @@
 //! good from a passing failure). Client authentication follows the provider's metadata; the
 //! answer is read with a size cap and kept in a zeroizing buffer, since it may hold a token.
 
-use super::{chain, desc, ClientCreds, Metadata, OauthError, TokenSet};
+use super::{desc, ClientCreds, Metadata, OauthError, TokenSet};
+use crate::net::{self, CappedRead, TransportFailure};
 use crate::secret::{AccessToken, RefreshToken};
 use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// A token or revocation answer is a few kilobytes; anything this large is not one.
-const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// How the client authenticates at the token endpoint: the method chosen here is also what a
 /// job credential records, so the job authenticates the same way.
@@ -75,16 +76,13 @@ pub async fn read_capped(
     what: &str,
 ) -> Result<(reqwest::StatusCode, Zeroizing<Vec<u8>>), OauthError> {
     let status = resp.status();
-    let mut bytes = Zeroizing::new(Vec::new());
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(what, e))? {
-        if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(OauthError::Transient(format!(
-                "{what}: the answer is larger than {MAX_RESPONSE_BYTES} bytes (HTTP {status})"
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
+    match net::read_capped(&mut resp, MAX_RESPONSE_BYTES).await {
+        Ok(bytes) => Ok((status, bytes)),
+        Err(CappedRead::Transport(e)) => Err(transport_error(what, e)),
+        Err(CappedRead::TooLarge) => Err(OauthError::Transient(format!(
+            "{what}: the answer is larger than {MAX_RESPONSE_BYTES} bytes (HTTP {status})"
+        ))),
     }
-    Ok((status, bytes))
 }
 
 fn form_encode(s: &str) -> String {
@@ -98,25 +96,17 @@ pub const MAX_EXPIRES_IN: Duration = Duration::from_secs(366 * 86400);
 /// A transport failure, worded so the user can act on it: a TLS trust failure is not
 /// transient (retrying cannot help) and says which trust store was used and how to fix it.
 pub fn transport_error(what: &str, e: reqwest::Error) -> OauthError {
-    let cause = chain(&e);
-    if cause.contains("certificate")
-        || cause.contains("UnknownIssuer")
-        || cause.contains("BadSignature")
-    {
-        let store = match std::env::var("SSL_CERT_FILE") {
-            Ok(f) if !f.is_empty() => format!("the CA bundle SSL_CERT_FILE={f}"),
-            _ => "the system's CA store".to_string(),
-        };
-        return OauthError::Config(format!(
-            "{what}: the provider's TLS certificate could not be verified ({cause}); tok trusted {store} plus the account's --ca-file, if any: give the provider's CA with `tok login NAME --ca-file PATH` (or set SSL_CERT_FILE)"
-        ));
-    }
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "failed"
+    let cause = net::error_chain(&e);
+    let kind = match net::transport_failure(&e, &cause) {
+        TransportFailure::Trust => {
+            let store = net::trust_store();
+            return OauthError::Config(format!(
+                "{what}: the provider's TLS certificate could not be verified ({cause}); tok trusted {store} plus the account's --ca-file, if any: give the provider's CA with `tok login NAME --ca-file PATH` (or set SSL_CERT_FILE)"
+            ));
+        }
+        TransportFailure::Timeout => "timed out",
+        TransportFailure::Connect => "could not connect",
+        TransportFailure::Other => "failed",
     };
     // reqwest's message names the URL (an endpoint, never a token) and the cause.
     OauthError::Transient(format!("{what} {kind}: {cause}"))

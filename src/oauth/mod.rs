@@ -55,20 +55,7 @@ pub enum OauthError {
     Config(String),
 }
 
-/// An error and its causes on one line ("client error: … : operation timed out").
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = cause.source();
-    }
-    s
-}
+pub(crate) use crate::net::error_chain as chain;
 
 pub(crate) fn desc(d: &Option<String>) -> String {
     d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()

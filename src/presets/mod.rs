@@ -91,10 +91,9 @@ pub fn by_issuer<'a>(
     presets: &'a BTreeMap<String, Preset>,
     issuer: &str,
 ) -> Option<(&'a String, &'a Preset)> {
-    let want = issuer.trim_end_matches('/');
     presets
         .iter()
-        .find(|(_, p)| p.issuer.trim_end_matches('/') == want)
+        .find(|(_, p)| crate::net::same_issuer(&p.issuer, issuer))
 }
 
 #[cfg(test)]

@@ -98,41 +98,7 @@ pub trait SecretStore: Send + Sync {
     }
 }
 
-/// A backend choice (`--store`). `Auto` is only a choice, never an opened backend's kind.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum StoreKind {
-    Auto,
-    Keyring,
-    Keyutils,
-    File,
-    Memory,
-    /// OpenBao or HashiCorp Vault (KV version 2), shared by every node; `vault` is an alias.
-    #[value(name = "openbao", alias = "vault")]
-    #[serde(rename = "openbao", alias = "vault")]
-    OpenBao,
-}
-
-impl StoreKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StoreKind::Auto => "auto",
-            StoreKind::Keyring => "keyring",
-            StoreKind::Keyutils => "keyutils",
-            StoreKind::File => "file",
-            StoreKind::Memory => "memory",
-            StoreKind::OpenBao => "openbao",
-        }
-    }
-}
-
-impl std::fmt::Display for StoreKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::protocol::StoreKind;
 
 /// An opened backend and why it was picked, so `tok status` can explain an `auto` choice.
 pub struct Opened {
@@ -175,12 +141,7 @@ pub enum StoreError {
 /// Keys are built from account names; checking them here keeps odd bytes out of keyring
 /// descriptions and file contents alike.
 pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
-    let ok = !key.is_empty()
-        && key.len() <= 200
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'));
-    if ok {
+    if crate::name::is_name(key, 200, b"/") {
         Ok(())
     } else {
         Err(StoreError::InvalidKey {

@@ -1,6 +1,6 @@
 //! `tok exec` through exec wrappers (issue 21, item 6): `tok exec -- timeout 90 gfal-copy …`
 //! must give gfal2 its `BEARER_TOKEN` as `tok exec -- gfal-copy …` does, for every wrapper in
-//! `src/wrappers.rs` that this machine has, with the real gfal2 against XRootD's XrdHttp
+//! `src/wrappers/mod.rs` that this machine has, with the real gfal2 against XRootD's XrdHttp
 //! (the setup of `grid_clients`). apptainer and singularity are not installed: a stub that
 //! `exec`s the command after the image stands in for them, which is what they do with the
 //! environment unless told to clean it.

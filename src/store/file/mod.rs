@@ -10,13 +10,13 @@ pub(crate) mod sealed;
 pub use sealed::KdfParams;
 
 use super::{check_key, SecretStore, StoreError, StoreKind};
+use crate::dirs::{NotPrivate, PrivateKind};
 use crate::secret::Passphrase;
 use sealed::Key;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use zeroize::Zeroizing;
@@ -186,31 +186,21 @@ fn check_file(path: &Path) -> Result<(), StoreError> {
         path: path.to_path_buf(),
         reason,
     };
-    if meta.file_type().is_symlink() {
-        return Err(insecure(
+    match crate::dirs::check_private(&meta, PrivateKind::File) {
+        Ok(()) => Ok(()),
+        Err(NotPrivate::Symlink) => Err(insecure(
             "it is a symbolic link; replace it with the real file".into(),
-        ));
-    }
-    if !meta.is_file() {
-        return Err(insecure("it is not a regular file".into()));
-    }
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if meta.uid() != euid {
-        return Err(insecure(format!(
-            "it is owned by uid {}, not by you (uid {euid})",
-            meta.uid()
-        )));
-    }
-    let extra = meta.mode() & 0o077;
-    if extra != 0 {
-        return Err(insecure(format!(
-            "it has group/other permission bits {extra:03o} (mode {:03o}); fix with `chmod 600 {}`",
-            meta.mode() & 0o777,
+        )),
+        Err(NotPrivate::WrongKind) => Err(insecure("it is not a regular file".into())),
+        Err(NotPrivate::NotOurs { owner, me }) => Err(insecure(format!(
+            "it is owned by uid {owner}, not by you (uid {me})"
+        ))),
+        Err(NotPrivate::OpenToOthers { mode }) => Err(insecure(format!(
+            "it has group/other permission bits {:03o} (mode {mode:03o}); fix with `chmod 600 {}`",
+            mode & 0o077,
             path.display()
-        )));
+        ))),
     }
-    Ok(())
 }
 
 fn io_err(path: &Path, source: io::Error) -> StoreError {
@@ -224,7 +214,7 @@ fn io_err(path: &Path, source: io::Error) -> StoreError {
 mod tests {
     use super::sealed::{CHECK_LEN, HEADER_LEN, MAGIC};
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
     fn pw(s: &str) -> Passphrase {
         Passphrase::new(s)

@@ -5,7 +5,7 @@
 //! and a refresh with fewer scopes narrows the grant for good. `tests/dot/README.md` lists what
 //! was verified.
 
-use std::io::{BufRead, BufReader};
+use super::daemon;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -120,21 +120,8 @@ impl DotProvider {
             // Its own process group: gunicorn forks a worker, and Drop must end both at once.
             .process_group(0);
         let mut child = cmd.spawn().expect("cannot run tests/dot/.venv/bin/python");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
-        let http = reqwest::blocking::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap()).unwrap(),
-            )
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+        let ready = daemon::ready_line(&mut child, Duration::from_secs(30));
+        let http = daemon::trusting_client();
         let mut dot = Self {
             child: Some(child),
             issuer: String::new(),
@@ -144,9 +131,9 @@ impl DotProvider {
             http,
             _dir: dir,
         };
-        let ready: serde_json::Value = match serde_json::from_str(&line) {
-            Ok(v) => v,
-            Err(_) => {
+        let ready = match ready {
+            Some(v) => v,
+            None => {
                 dot.stop();
                 panic!(
                     "django-oauth-toolkit did not start; its log:\n{}",

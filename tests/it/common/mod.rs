@@ -3,6 +3,7 @@
 
 pub mod arc;
 pub mod bao;
+pub mod daemon;
 pub mod dot;
 pub mod provider;
 pub mod xrootd;

@@ -1,7 +1,7 @@
 //! The real OpenID Provider for tests: node-oidc-provider from `tests/provider`, started on a
 //! free loopback port over HTTPS with a CA generated once per test run.
 
-use std::io::{BufRead, BufReader};
+use super::daemon;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
@@ -132,29 +132,15 @@ impl Provider {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("cannot run node (is Node.js installed?)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
         // Generous: on a loaded 2-core machine node takes seconds to load oidc-provider.
-        let line = rx.recv_timeout(Duration::from_secs(90)).unwrap_or_default();
-        let ready: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| {
+        let ready = daemon::ready_line(&mut child, Duration::from_secs(90)).unwrap_or_else(|| {
             let _ = child.kill();
             panic!(
                 "the test provider did not start; its log:\n{}",
                 std::fs::read_to_string(&log).unwrap_or_default()
             )
         });
-        let http = reqwest::blocking::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(ca.ca_pem_path()).unwrap()).unwrap(),
-            )
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+        let http = daemon::trusting_client();
         Self {
             child: Some(child),
             issuer: ready["issuer"].as_str().unwrap().to_string(),
