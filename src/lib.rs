@@ -23,6 +23,7 @@ pub mod inspect;
 pub mod oauth;
 pub mod presets;
 pub mod protocol;
+pub mod refresh;
 pub mod scope;
 pub mod secret;
 pub mod store;

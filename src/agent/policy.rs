@@ -5,7 +5,8 @@
 
 use super::audit::Event;
 use super::peer::{Peer, PeerInfo};
-use super::state::{refresh_key, Failure, RefreshSlot, State};
+use super::slot::RefreshSlot;
+use super::state::{refresh_key, Failure, State};
 use super::tokens::get_token_traced;
 use crate::protocol::{unix_now, DelegateRequest, ErrorKind, Response, TokenGrant, TokenRequest};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub async fn serve_token(
     let info = peer.describe();
     confirm_use(state, &name, "a token", &req.scopes, &req.audiences, &info).await?;
     let (grant, origin) = get_token_traced(state, req).await?;
+    // A `tok lock` that began meanwhile drops the token (a rotation was stored already).
+    state.gate.still_open()?;
     let mut event = Event::new(
         origin.as_str(),
         &name,
@@ -55,6 +58,7 @@ pub async fn delegate(
     )
     .await?;
     let response = super::delegate::delegate(state, req).await?;
+    state.gate.still_open()?;
     if let Response::Delegated(cred) = &response {
         let mut event = Event::new("delegated", &name, &cred.scopes, &cred.audiences, &info);
         event.exp = Some(cred.not_after);
@@ -71,12 +75,7 @@ async fn admit(
     account: Option<&str>,
     issuer: Option<&str>,
 ) -> Result<String, Failure> {
-    if state.agent_locked() {
-        return Err(Failure::new(
-            ErrorKind::AgentLocked,
-            "the agent is locked (`tok lock`): no tokens are served; run `tok unlock` to resume",
-        ));
-    }
+    state.gate.open()?;
     let config = state.config()?;
     if config.accounts.is_empty() {
         // Nothing is wrong with the command: a login is what is missing (exit 3).
