@@ -1,8 +1,8 @@
 //! Account-level operations other than token serving: logout, status, lock and unlock.
 
-use super::holder::read_if_unknown;
+use super::holder::{forget_login, read_if_unknown};
 use super::slot::RefreshSlot;
-use super::state::{client_secret_key, refresh_key, Failure, State};
+use super::state::{client_secret_key, Failure, State};
 use crate::oauth::{self, OauthError};
 use crate::protocol::{
     AccountStatus, CachedTokenStatus, ErrorKind, Response, StatusReport, StoreStatus,
@@ -26,10 +26,7 @@ pub async fn logout(
     let acct_state = state.account(&name);
     let mut slot = acct_state.refresh.lock().await;
     read_if_unknown(state, &name, &mut slot).await?;
-    let refresh_token = match &*slot {
-        RefreshSlot::Present(t) | RefreshSlot::Unstored(t) => Some(t.clone()),
-        _ => None,
-    };
+    let refresh_token = slot.held().cloned();
     let mut revoked = false;
     let mut note = None;
     match (&refresh_token, keep_remote) {
@@ -66,8 +63,7 @@ pub async fn logout(
             }
         }
     }
-    state.store_delete(refresh_key(&name)).await?;
-    *slot = RefreshSlot::Missing;
+    forget_login(state, &name, &mut slot).await?;
     drop(slot);
     state.set_needs_login(&name, Some("logged out".into()));
     state.cache.remove_account(&name);

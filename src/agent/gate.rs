@@ -94,3 +94,49 @@ impl Gate {
         self.transition.lock().await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_lock_refuses_newcomers_at_once_and_waits_for_those_inside() {
+        let gate = Arc::new(Gate::default());
+        let pass = gate.enter().await.expect("an open gate lets in");
+        let closer = {
+            let gate = Arc::clone(&gate);
+            tokio::spawn(async move {
+                let closed = gate.close().await;
+                gate.set_locked(true);
+                drop(closed);
+            })
+        };
+        // The lock has begun: newcomers are refused while the request inside still runs.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while gate.open().is_ok() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the gate closes at once");
+        assert_eq!(
+            gate.enter().await.err().map(|f| f.kind),
+            Some(ErrorKind::AgentLocked)
+        );
+        assert!(
+            !closer.is_finished(),
+            "the lock waits for the request inside"
+        );
+        assert!(
+            gate.still_open().is_err(),
+            "the request inside drops its token"
+        );
+        drop(pass);
+        closer.await.unwrap();
+        assert!(gate.enter().await.is_err(), "locked until unlocked");
+        gate.set_locked(false);
+        assert!(gate.enter().await.is_ok());
+    }
+}

@@ -69,6 +69,30 @@ impl Holder for SlotHolder<'_> {
     }
 }
 
+/// Stores a new login's refresh token durably, then holds it.
+pub async fn store_login(
+    state: &State,
+    name: &str,
+    slot: &mut RefreshSlot,
+    token: RefreshToken,
+) -> Result<(), Failure> {
+    state.store_save(refresh_key(name), token.expose()).await?;
+    *slot = RefreshSlot::Present(token);
+    Ok(())
+}
+
+/// Forgets an account's refresh token, in the store and in memory (a logout, the end of a
+/// login's lifetime).
+pub async fn forget_login(
+    state: &State,
+    name: &str,
+    slot: &mut RefreshSlot,
+) -> Result<(), Failure> {
+    state.store_delete(refresh_key(name)).await?;
+    *slot = RefreshSlot::Missing;
+    Ok(())
+}
+
 /// Reads the account's refresh token from the store if the slot does not know it yet.
 pub async fn read_if_unknown(
     state: &State,

@@ -4,8 +4,8 @@
 //! connection: if the user presses Ctrl-C (the connection closes), polling stops at once.
 
 use super::cache::{CacheKey, CachedToken};
-use super::slot::RefreshSlot;
-use super::state::{client_secret_key, provider_failure, refresh_key, Failure, State};
+use super::holder::store_login;
+use super::state::{client_secret_key, provider_failure, Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::oauth::{self, ClientCreds, OauthError};
 use crate::protocol::{DeviceCodePrompt, ErrorKind, LoginRequest, Response};
@@ -198,10 +198,7 @@ where
             .store_save(client_secret_key(&name), secret.expose())
             .await?;
     }
-    state
-        .store_save(refresh_key(&name), refresh_token.expose())
-        .await?;
-    *slot = RefreshSlot::Present(refresh_token);
+    store_login(state, &name, &mut slot, refresh_token).await?;
     drop(slot);
     state.update_config(|c| {
         c.accounts.insert(name.clone(), account);

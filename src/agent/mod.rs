@@ -15,6 +15,7 @@ mod migrate;
 mod nodes;
 mod peer;
 mod policy;
+mod provider;
 mod session;
 mod slot;
 mod slots;

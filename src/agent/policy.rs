@@ -4,9 +4,9 @@
 //! use (`tok login --confirm`, asked through `TOK_ASKPASS`), and the audit trail.
 
 use super::audit::Event;
+use super::holder::forget_login;
 use super::peer::{Peer, PeerInfo};
-use super::slot::RefreshSlot;
-use super::state::{refresh_key, Failure, State};
+use super::state::{Failure, State};
 use super::tokens::get_token_traced;
 use crate::protocol::{unix_now, DelegateRequest, ErrorKind, Response, TokenGrant, TokenRequest};
 use std::sync::Arc;
@@ -106,11 +106,10 @@ async fn admit(
 pub async fn forget_expired_login(state: &State, name: &str, end: u64) -> Result<(), Failure> {
     let account = state.account(name);
     let mut slot = account.refresh.lock().await;
-    if matches!(*slot, RefreshSlot::Missing) && state.needs_login(name).is_some() {
+    if slot.is_missing() && state.needs_login(name).is_some() {
         return Ok(());
     }
-    state.store_delete(refresh_key(name)).await?;
-    *slot = RefreshSlot::Missing;
+    forget_login(state, name, &mut slot).await?;
     drop(slot);
     state.cache.remove_account(name);
     state.set_needs_login(

@@ -42,8 +42,9 @@ pub struct State {
     pub store_reason: String,
     pub cache: TokenCache,
     accounts: Mutex<HashMap<String, Arc<AccountState>>>,
-    http: Mutex<HashMap<Option<String>, reqwest::Client>>,
-    metadata: Mutex<HashMap<String, (Metadata, std::time::Instant)>>,
+    /// One HTTP client per CA file, and provider metadata by issuer (see `provider.rs`).
+    pub(super) http: Mutex<HashMap<Option<String>, reqwest::Client>>,
+    pub(super) metadata: Mutex<HashMap<String, (Metadata, std::time::Instant)>>,
     pub shutdown: tokio::sync::Notify,
     stopping: std::sync::atomic::AtomicBool,
     /// What every request that hands out a token passes, and `tok lock` closes.
@@ -58,9 +59,6 @@ pub struct State {
 fn mtime(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
-
-#[path = "state_provider.rs"]
-mod provider;
 
 /// This agent, as a holder of refresh leases in a shared store: host and pid.
 fn this_node() -> String {
@@ -191,36 +189,20 @@ impl State {
     }
 
     pub fn needs_login(&self, name: &str) -> Option<String> {
-        self.account(name)
-            .needs_login
-            .lock()
-            .expect("needs_login lock")
-            .clone()
+        self.account(name).needs_login()
+    }
+
+    pub fn set_needs_login(&self, name: &str, reason: Option<String>) {
+        self.account(name).set_needs_login(reason);
     }
 
     pub fn scope_warning(&self, name: &str) -> Option<String> {
-        self.account(name)
-            .scope_warning
-            .lock()
-            .expect("scope_warning lock")
-            .clone()
+        self.account(name).scope_warning()
     }
 
     /// Records a scope warning; true when it is the account's first (so the client shows it).
     pub fn note_scope_warning(&self, name: &str, warning: &str) -> bool {
-        let account = self.account(name);
-        let mut slot = account.scope_warning.lock().expect("scope_warning lock");
-        let first = slot.is_none();
-        *slot = Some(warning.to_string());
-        first
-    }
-
-    pub fn set_needs_login(&self, name: &str, reason: Option<String>) {
-        *self
-            .account(name)
-            .needs_login
-            .lock()
-            .expect("needs_login lock") = reason;
+        self.account(name).note_scope_warning(warning)
     }
 
     pub async fn store_load(&self, key: String) -> Result<Option<SecretString>, Failure> {
