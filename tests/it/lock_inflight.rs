@@ -119,3 +119,36 @@ fn tok_lock_holds_while_a_refresh_is_in_flight_with_the_memory_store() {
     env.login_cms(&provider);
     lock_holds_during_a_refresh(&provider, &env, &["unlock"]);
 }
+
+#[test]
+fn tok_lock_holds_while_a_refresh_is_in_flight_with_the_kernel_keyring() {
+    let provider = rotating_provider();
+    let mut env = TestEnv::new();
+    env.set_env("TOK_STORE", "keyutils");
+    env.set_env("TOK_STORE_NAMESPACE", format!("lock-{}", std::process::id()));
+    let probe = env.run(&["status", "--json"]);
+    if probe.code != Some(0) {
+        eprintln!("skipped: the kernel keyring is not usable here\n{probe}");
+        return;
+    }
+    env.login_cms(&provider);
+    lock_holds_during_a_refresh(&provider, &env, &["unlock"]);
+    env.run(&["logout", "cms", "--forget"]).ok();
+}
+
+/// A shared store: the in-flight refresh holds the account's lease in OpenBao and writes the
+/// rotation there with check-and-set before the lock completes.
+#[test]
+fn tok_lock_holds_while_a_refresh_is_in_flight_with_openbao() {
+    use crate::common::bao::Bao;
+    let provider = rotating_provider();
+    let bao = Bao::start();
+    let user = tok::store::openbao::login_name();
+    let token = bao.user_token(&user, "1h");
+    let mut env = TestEnv::new();
+    env.set_env("TOK_STORE", "openbao");
+    env.set_env("BAO_ADDR", bao.addr.as_str());
+    env.set_env("BAO_TOKEN", token.as_str());
+    env.login_cms(&provider);
+    lock_holds_during_a_refresh(&provider, &env, &["unlock"]);
+}
