@@ -39,12 +39,22 @@ fn account_state(env: &TestEnv) -> String {
         .to_string()
 }
 
-/// The scenario for one store; `unlock` lifts the lock afterwards.
+/// The scenario for one store, with a provider that rotates (the rotation must be committed)
+/// and one that does not (nothing needs the store, so only the lock stops the token); `unlock`
+/// lifts the lock afterwards.
 fn lock_holds_during_a_refresh(provider: &Provider, env: &TestEnv, unlock: &[&str]) {
+    lock_during_one_refresh(provider, env, unlock, "/rotating");
+    provider.set_rotate(false);
+    lock_during_one_refresh(provider, env, unlock, "/not-rotating");
+}
+
+fn lock_during_one_refresh(provider: &Provider, env: &TestEnv, unlock: &[&str], path: &str) {
+    let in_flight_scope = format!("storage.read:{path}/in-flight");
+    let after_scope = format!("storage.read:{path}/after");
     provider.fault("slow", PROVIDER_DELAY_MS);
     let before = provider.refreshes();
     let in_flight = env
-        .command(&["get", "--scope", "storage.read:/in-flight"])
+        .command(&["get", "--scope", in_flight_scope.as_str()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -71,7 +81,7 @@ fn lock_holds_during_a_refresh(provider: &Provider, env: &TestEnv, unlock: &[&st
     assert_eq!(got.status.code(), Some(7), "in-flight get: {stderr}");
     assert!(stderr.contains("tok unlock"), "{stderr}");
 
-    let out = env.run(&["get", "--scope", "storage.read:/after"]).code(7);
+    let out = env.run(&["get", "--scope", after_scope.as_str()]).code(7);
     assert!(out.stdout.trim().is_empty(), "{out}");
     let status = env.run(&["status", "--json"]).ok().json();
     assert!(
@@ -88,7 +98,7 @@ fn lock_holds_during_a_refresh(provider: &Provider, env: &TestEnv, unlock: &[&st
     // The rotation was committed before the lock took the key: the login still works.
     provider.fault("none", 0);
     env.run(unlock).ok();
-    env.token(&["--scope", "storage.read:/after"]);
+    env.token(&["--scope", after_scope.as_str()]);
     assert_eq!(account_state(env), "ok");
 }
 
