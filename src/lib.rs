@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: the CLI ([`cli`], [`cmd`]) talks through [`client`] over a Unix socket
 //! ([`wire`], [`protocol`]) to the [`agent`], which talks to the provider ([`oauth`]) and keeps
-//! refresh tokens in a [`store`]. Nothing below reaches back up.
+//! refresh tokens in a [`store`]. Nothing below reaches back up. A refresh runs through one
+//! sequence ([`refresh`]) whoever holds the refresh token: the agent, or a job credential file.
 
 pub mod agent;
 pub mod args;

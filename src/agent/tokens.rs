@@ -178,6 +178,9 @@ async fn refresh_held(
             return Ok((wanted.grant(token), Origin::Cache));
         }
     }
+    // The token first (an unstored rotation stored, the store read): a locked store or a
+    // missing login is told before any network. `refresh::run` then finds it in the slot.
+    holder.load().await?;
     let http = state.http(account.ca_file.as_deref()).await?;
     let md = state.metadata(&http, &account.issuer, false).await?;
     let creds = state.creds(name, account).await?;

@@ -135,7 +135,10 @@ fn tok_lock_holds_while_a_refresh_is_in_flight_with_the_kernel_keyring() {
     let provider = rotating_provider();
     let mut env = TestEnv::new();
     env.set_env("TOK_STORE", "keyutils");
-    env.set_env("TOK_STORE_NAMESPACE", format!("lock-{}", std::process::id()));
+    env.set_env(
+        "TOK_STORE_NAMESPACE",
+        format!("lock-{}", std::process::id()),
+    );
     let probe = env.run(&["status", "--json"]);
     if probe.code != Some(0) {
         eprintln!("skipped: the kernel keyring is not usable here\n{probe}");
