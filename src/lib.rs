@@ -12,8 +12,9 @@
 //!   file, renewed without an agent), [`tokenfile`], [`environ`], [`wrappers`],
 //!   [`grid_clients`] (how each grid client reads a token), [`inspect`] (linting a token).
 //! - agent: [`agent`] (listener, sessions, policy, the one refresh core, cache).
-//! - provider and stores: [`oauth`] (provider I/O), [`store`] (where refresh tokens live),
-//!   [`presets`], [`config`].
+//! - provider and stores: [`refresh`] (the one refresh sequence, whoever holds the refresh
+//!   token: the agent or a job credential file), [`oauth`] (provider I/O), [`store`] (where
+//!   refresh tokens live), [`presets`], [`config`].
 //! - shared vocabulary: [`protocol`] (messages, wire enums, the credential file format),
 //!   [`wire`] (framing), [`scope`], [`secret`].
 //! - ground: [`net`] (URL policy, HTTPS client + CA, capped wiped reads), [`dirs`] (paths and
@@ -41,6 +42,7 @@ pub mod agent;
 pub mod config;
 pub mod oauth;
 pub mod presets;
+pub mod refresh;
 pub mod store;
 
 // Shared vocabulary.

@@ -1,12 +1,13 @@
 //! Account-level operations other than token serving: logout, status, lock and unlock.
 
-use super::state::{client_secret_key, refresh_key, Failure, RefreshSlot, State};
+use super::holder::{forget_login, read_if_unknown};
+use super::slot::RefreshSlot;
+use super::state::{client_secret_key, Failure, State};
 use crate::oauth::{self, OauthError};
 use crate::protocol::{
     AccountStatus, CachedTokenStatus, ErrorKind, Response, StatusReport, StoreStatus,
 };
-use crate::secret::{Passphrase, RefreshToken};
-use secrecy::ExposeSecret;
+use crate::secret::Passphrase;
 use std::sync::Arc;
 
 pub async fn logout(
@@ -24,14 +25,8 @@ pub async fn logout(
     };
     let acct_state = state.account(&name);
     let mut slot = acct_state.refresh.lock().await;
-    let refresh_token = match &*slot {
-        RefreshSlot::Present(t) | RefreshSlot::Unstored(t) => Some(t.clone()),
-        RefreshSlot::Missing => None,
-        RefreshSlot::Unknown => state
-            .store_load(refresh_key(&name))
-            .await?
-            .map(|s| RefreshToken::new(s.expose_secret())),
-    };
+    read_if_unknown(state, &name, &mut slot).await?;
+    let refresh_token = slot.held().cloned();
     let mut revoked = false;
     let mut note = None;
     match (&refresh_token, keep_remote) {
@@ -68,8 +63,7 @@ pub async fn logout(
             }
         }
     }
-    state.store_delete(refresh_key(&name)).await?;
-    *slot = RefreshSlot::Missing;
+    forget_login(state, &name, &mut slot).await?;
     drop(slot);
     state.set_needs_login(&name, Some("logged out".into()));
     state.cache.remove_account(&name);
@@ -86,7 +80,7 @@ pub async fn logout(
         if state.store.shared() {
             state.forget_shared_account(&name);
             let config = state.config()?;
-            super::shared::publish(state, &config).await?;
+            super::nodes::publish(state, &config).await?;
         }
     }
     tracing::info!(account = %name, revoked, "logged out");
@@ -135,7 +129,7 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
     }
     Ok(Response::Status(StatusReport {
         agent: state.info.clone(),
-        agent_locked: state.agent_locked(),
+        agent_locked: state.gate.locked(),
         store: StoreStatus {
             backend: state.store_kind.to_string(),
             reason: state.store_reason.clone(),
@@ -146,15 +140,18 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
     }))
 }
 
-/// Whether an account can get tokens: "ok", "needs login" (and why) or "locked".
+/// Whether an account can get tokens: "ok", "needs login" (and why), "locked", or
+/// "refreshing" while its refresh token is in use (how that ends is not known yet).
 async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>) {
     if let Some(reason) = state.needs_login(name) {
         return ("needs login", Some(reason));
     }
     let acct_state = state.account(name);
-    // A refresh in progress holds the slot: the account was fine a moment ago.
     let Ok(mut slot) = acct_state.refresh.try_lock() else {
-        return ("ok", None);
+        return (
+            "refreshing",
+            Some("a refresh (or login, or logout) of this account is in flight".to_string()),
+        );
     };
     if matches!(*slot, RefreshSlot::Unknown) {
         if state.store.is_locked() {
@@ -163,11 +160,9 @@ async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>
                 Some("the store is locked; run `tok unlock`".to_string()),
             );
         }
-        *slot = match state.store_load(refresh_key(name)).await {
-            Ok(Some(s)) => RefreshSlot::Present(RefreshToken::new(s.expose_secret())),
-            Ok(None) => RefreshSlot::Missing,
-            Err(f) => return ("unknown", Some(f.message)),
-        };
+        if let Err(f) = read_if_unknown(state, name, &mut slot).await {
+            return ("unknown", Some(f.message));
+        }
     }
     match &*slot {
         RefreshSlot::Missing => (
@@ -186,9 +181,11 @@ async fn login_state(state: &State, name: &str) -> (&'static str, Option<String>
 }
 
 pub async fn unlock(state: &Arc<State>, passphrase: Passphrase) -> Result<Response, Failure> {
+    // After a lock under way, never in the middle of it.
+    let _transition = state.gate.transition().await;
     if state.store_kind != crate::store::StoreKind::File {
         // Only the agent lock to lift; these stores have no passphrase.
-        state.set_agent_locked(false);
+        state.gate.set_locked(false);
         tracing::info!("agent unlocked");
         return Ok(Response::Done);
     }
@@ -209,22 +206,30 @@ pub async fn unlock(state: &Arc<State>, passphrase: Passphrase) -> Result<Respon
             }
             other => Failure::from(other),
         })?;
-    state.set_agent_locked(false);
+    state.gate.set_locked(false);
     tracing::info!("store unlocked");
     Ok(Response::Done)
 }
 
+/// `tok lock`, as one transition: new requests are refused at once; the refreshes in flight
+/// commit what the provider rotated and are refused their tokens; then the store is locked, the
+/// refresh tokens in memory and every cached token are dropped, and only then is the answer
+/// sent. No token is handed out after it.
 pub async fn lock(state: &Arc<State>) -> Result<Response, Failure> {
+    let closed = state.gate.close().await;
     let store = Arc::clone(&state.store);
     tokio::task::spawn_blocking(move || store.lock())
         .await
         .map_err(|e| Failure::new(ErrorKind::Internal, format!("lock task failed: {e}")))??;
-    state.forget_refresh_tokens();
+    for (_, account) in state.account_states() {
+        account.forget_stored_token().await;
+    }
     state.cache.clear();
     if state.store_kind != crate::store::StoreKind::File {
         // The file store's lock is its key; every other store gets the agent's own lock.
-        state.set_agent_locked(true);
+        state.gate.set_locked(true);
     }
+    drop(closed);
     tracing::info!("store locked, cache dropped");
     Ok(Response::Done)
 }

@@ -4,7 +4,8 @@
 //! connection: if the user presses Ctrl-C (the connection closes), polling stops at once.
 
 use super::cache::{CacheKey, CachedToken};
-use super::state::{client_secret_key, provider_failure, refresh_key, Failure, RefreshSlot, State};
+use super::holder::store_login;
+use super::state::{client_secret_key, provider_failure, Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::oauth::{self, ClientCreds, OauthError};
 use crate::protocol::{DeviceCodePrompt, ErrorKind, LoginRequest, Response};
@@ -171,7 +172,7 @@ where
             return Err(Failure::new(ErrorKind::Usage, "login cancelled"));
         }
     };
-    let tokens = tokens.map_err(|e| match e {
+    let mut tokens = tokens.map_err(|e| match e {
         OauthError::AccessDenied => Failure::new(
             ErrorKind::Denied,
             format!("the login for `{name}` was denied at the provider; run `tok login {name}` to try again"),
@@ -182,7 +183,7 @@ where
         ),
         other => provider_failure(other),
     })?;
-    let Some(refresh_token) = tokens.refresh_token else {
+    let Some(refresh_token) = tokens.refresh_token.take() else {
         return Err(Failure::new(
             ErrorKind::Denied,
             format!("{issuer} issued no refresh token; make sure the client may use offline_access and the refresh_token grant"),
@@ -197,10 +198,7 @@ where
             .store_save(client_secret_key(&name), secret.expose())
             .await?;
     }
-    state
-        .store_save(refresh_key(&name), refresh_token.expose())
-        .await?;
-    *slot = RefreshSlot::Present(refresh_token);
+    store_login(state, &name, &mut slot, refresh_token).await?;
     drop(slot);
     state.update_config(|c| {
         c.accounts.insert(name.clone(), account);
@@ -213,16 +211,16 @@ where
     if state.store.shared() {
         // Other nodes learn the account from the shared store.
         let config = state.config()?;
-        if let Err(f) = super::shared::publish(state, &config).await {
+        if let Err(f) = super::nodes::publish(state, &config).await {
             tracing::warn!(account = %name, "cannot publish the account in the shared store: {}", f.message);
         }
     }
     let now = crate::protocol::unix_now();
-    let expires_at = tokens
-        .expires_in
-        .map(|d| now.saturating_add(d.as_secs()))
-        .or_else(|| oauth::jwt_expiry(&tokens.access_token));
-    if let Some(expires_at) = expires_at {
+    let expires_at = crate::refresh::expiry(&tokens, now);
+    // Cached only while the agent serves tokens (not after a `tok lock` meanwhile).
+    let pass = state.gate.enter().await;
+    let serving = pass.is_ok() && !state.store.is_locked();
+    if let (Some(expires_at), true) = (expires_at, serving) {
         // The login's own token is the account's default token (no scope or audience asked).
         state.cache.insert(
             CacheKey {

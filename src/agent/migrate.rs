@@ -2,7 +2,7 @@
 //! the agent can be restarted on it (e.g. moving to OpenBao for many machines, and back)
 //! without a new login. Nothing is deleted from the source: going back stays possible.
 
-use super::state::{client_secret_key, refresh_key, Failure, RefreshSlot, State};
+use super::state::{client_secret_key, refresh_key, Failure, State};
 use crate::protocol::{ErrorKind, Response};
 use crate::secret::Passphrase;
 use crate::store::{self, StoreKind};
@@ -29,10 +29,12 @@ pub async fn migrate(
     let mut accounts = vec![];
     for (name, account) in &config.accounts {
         let slot = state.account(name);
-        let held = match &*slot.refresh.lock().await {
-            RefreshSlot::Present(t) | RefreshSlot::Unstored(t) => Some(t.expose().to_string()),
-            _ => None,
-        };
+        let held = slot
+            .refresh
+            .lock()
+            .await
+            .held()
+            .map(|t| t.expose().to_string());
         let refresh = match held {
             Some(t) => Some(SecretString::from(t)),
             None => state.store_load(refresh_key(name)).await?,
@@ -86,7 +88,7 @@ pub async fn migrate(
             .await
             .map_err(|e| Failure::new(ErrorKind::Internal, format!("migration task failed: {e}")))?
             .map_err(Failure::from)?;
-        let json = super::shared::accounts_document(&shared_config);
+        let json = super::nodes::accounts_document(&shared_config);
         tokio::task::spawn_blocking(move || target.store.save_document("accounts", &json))
             .await
             .map_err(|e| Failure::new(ErrorKind::Internal, format!("migration task failed: {e}")))?

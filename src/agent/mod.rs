@@ -6,14 +6,18 @@ pub mod audit;
 pub mod cache;
 mod delegate;
 mod delegations;
+mod gate;
+mod holder;
 mod listener;
 mod logging;
 mod login;
 mod migrate;
+mod nodes;
 mod peer;
 mod policy;
+mod provider;
 mod session;
-mod shared;
+mod slot;
 mod slots;
 mod state;
 mod tokens;
@@ -102,8 +106,8 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
     tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
     if state.store.shared() {
         // Before answering anyone: a node that never logged in must know the accounts.
-        shared::load_accounts(&state).await;
-        tokio::spawn(shared::follow_accounts(Arc::clone(&state)));
+        nodes::load_accounts(&state).await;
+        tokio::spawn(nodes::follow_accounts(Arc::clone(&state)));
     }
     announce_ready(&socket);
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "agent listening");
@@ -173,7 +177,7 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         drop(l);
         let _ = std::fs::remove_file(&socket);
     }
-    state.store_unstored().await;
+    holder::store_unstored(&state).await;
     state.cache.clear();
     tracing::info!("agent stopped");
     Ok(())

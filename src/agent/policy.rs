@@ -4,8 +4,9 @@
 //! use (`tok login --confirm`, asked through `TOK_ASKPASS`), and the audit trail.
 
 use super::audit::Event;
+use super::holder::forget_login;
 use super::peer::{Peer, PeerInfo};
-use super::state::{refresh_key, Failure, RefreshSlot, State};
+use super::state::{Failure, State};
 use super::tokens::get_token_traced;
 use crate::protocol::{unix_now, DelegateRequest, ErrorKind, Response, TokenGrant, TokenRequest};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub async fn serve_token(
     let info = peer.describe();
     confirm_use(state, &name, "a token", &req.scopes, &req.audiences, &info).await?;
     let (grant, origin) = get_token_traced(state, req).await?;
+    // A `tok lock` that began meanwhile drops the token (a rotation was stored already).
+    state.gate.still_open()?;
     let mut event = Event::new(
         origin.as_str(),
         &name,
@@ -55,6 +58,7 @@ pub async fn delegate(
     )
     .await?;
     let response = super::delegate::delegate(state, req).await?;
+    state.gate.still_open()?;
     if let Response::Delegated(cred) = &response {
         let mut event = Event::new("delegated", &name, &cred.scopes, &cred.audiences, &info);
         event.exp = Some(cred.not_after);
@@ -71,12 +75,7 @@ async fn admit(
     account: Option<&str>,
     issuer: Option<&str>,
 ) -> Result<String, Failure> {
-    if state.agent_locked() {
-        return Err(Failure::new(
-            ErrorKind::AgentLocked,
-            "the agent is locked (`tok lock`): no tokens are served; run `tok unlock` to resume",
-        ));
-    }
+    state.gate.open()?;
     let config = state.config()?;
     if config.accounts.is_empty() {
         // Nothing is wrong with the command: a login is what is missing (exit 3).
@@ -107,11 +106,10 @@ async fn admit(
 pub async fn forget_expired_login(state: &State, name: &str, end: u64) -> Result<(), Failure> {
     let account = state.account(name);
     let mut slot = account.refresh.lock().await;
-    if matches!(*slot, RefreshSlot::Missing) && state.needs_login(name).is_some() {
+    if slot.is_missing() && state.needs_login(name).is_some() {
         return Ok(());
     }
-    state.store_delete(refresh_key(name)).await?;
-    *slot = RefreshSlot::Missing;
+    forget_login(state, name, &mut slot).await?;
     drop(slot);
     state.cache.remove_account(name);
     state.set_needs_login(

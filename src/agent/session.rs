@@ -73,6 +73,10 @@ where
             }
         };
         drop(body);
+        // A request that hands out a token passes the gate and holds it until its answer is
+        // written: `tok lock` waits for it, and nothing is handed out after the lock.
+        let hands_out = matches!(envelope.request, Request::Token(_) | Request::Delegate(_));
+        let mut pass = None;
         let response = match envelope.request {
             Request::Login(req) => {
                 // The prompt goes out mid-request; the rest of the stream tells us whether the
@@ -94,6 +98,13 @@ where
                 }
                 result.unwrap_or_else(|f| Response::Error(f.reply()))
             }
+            other if hands_out => match state.gate.enter().await {
+                Ok(p) => {
+                    pass = Some(p);
+                    handle(&state, other, &peer).await
+                }
+                Err(f) => Response::Error(f.reply()),
+            },
             other => handle(&state, other, &peer).await,
         };
         let stop = matches!(response, Response::Done) && state.stopping();
@@ -101,6 +112,7 @@ where
             tracing::debug!("client went away before the answer: {e}");
             return;
         }
+        drop(pass);
         if matches!(response, Response::Token(_)) {
             crate::crashpoint::reached("reply_sent");
         }

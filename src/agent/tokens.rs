@@ -3,16 +3,14 @@
 //! How a narrower token is obtained follows the account's `narrowing` setting.
 
 use super::cache::{CacheKey, CachedToken};
-use super::shared;
-use super::state::{provider_failure, refresh_key, Failure, RefreshSlot, State};
+use super::holder::{refusal_hint, SlotHolder};
+use super::nodes::{self, LeaseHolder};
+use super::state::{Failure, State};
 use crate::config::{Account, Narrowing};
-use crate::oauth::{self, OauthError, TokenSet};
+use crate::oauth::{self, OauthError, Outcome, TokenSet};
 use crate::protocol::{unix_now, ErrorKind, TokenGrant, TokenRequest};
+use crate::refresh::{self, failure_kind, Holder};
 use crate::secret::RefreshToken;
-use secrecy::ExposeSecret;
-
-/// Assumed lifetime when the provider says nothing and the token is not a JWT.
-const FALLBACK_LIFETIME_SECS: u64 = 300;
 
 /// One token request, resolved against the configuration.
 struct Wanted {
@@ -132,36 +130,37 @@ pub async fn get_token_traced(
     refresh(state, wanted).await
 }
 
-/// A refresh with the refresh token, serialised per account.
+/// A refresh with the refresh token, serialised per account (and, with a shared store, across
+/// the nodes by the account's lease).
 async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), Failure> {
-    let name = &wanted.name;
-    let account = &wanted.account;
-    let acct_state = state.account(name);
-    let mut slot = acct_state.refresh.lock().await;
+    let account = state.account(&wanted.name);
+    let slot = account.refresh.lock().await;
     // Someone may have refreshed this very key while we waited.
     if let Some(hit) = wanted.cached(state)? {
         return Ok((hit, Origin::Cache));
     }
-    // A shared store (OpenBao): one refresh of this account at a time across every agent, and
-    // the refresh token read afresh under the lease, since another node may have rotated it.
-    let mut shared_version = None;
-    let _lease = if state.store.shared() {
-        let lease = shared::lease(state, name).await?;
-        match shared::current(state, name).await? {
-            Some((token, version)) => {
-                if state.needs_login(name).is_some() && acct_state.dead_version() != Some(version) {
-                    // Someone logged in again on another node: that login is ours too.
-                    state.set_needs_login(name, None);
-                }
-                *slot = RefreshSlot::Present(token);
-                shared_version = Some(version);
-            }
-            None => *slot = RefreshSlot::Missing,
-        }
-        Some(lease)
-    } else {
-        None
+    let holder = SlotHolder {
+        state,
+        name: &wanted.name,
+        account: std::sync::Arc::clone(&account),
+        slot,
+        version: None,
     };
+    if state.store.shared() {
+        refresh_held(state, &wanted, LeaseHolder::take(holder).await?, true).await
+    } else {
+        refresh_held(state, &wanted, holder, false).await
+    }
+}
+
+async fn refresh_held(
+    state: &State,
+    wanted: &Wanted,
+    mut holder: impl Holder,
+    shared: bool,
+) -> Result<(TokenGrant, Origin), Failure> {
+    let name = &wanted.name;
+    let account = &wanted.account;
     if let Some(reason) = state.needs_login(name) {
         return Err(Failure::new(
             ErrorKind::NeedsLogin,
@@ -169,9 +168,9 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
         ));
     }
     // Another node may have refreshed this very request meanwhile and shared the token.
-    let share = _lease.is_some() && state.config()?.share_access_tokens;
+    let share = shared && state.config()?.share_access_tokens;
     if share {
-        if let Some(token) = shared::shared_access(state, &wanted.key, wanted.min_valid).await {
+        if let Some(token) = nodes::shared_access(state, &wanted.key, wanted.min_valid).await {
             tracing::debug!(account = %name, "token served from the shared store");
             state
                 .cache
@@ -179,25 +178,9 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
             return Ok((wanted.grant(token), Origin::Cache));
         }
     }
-    if let RefreshSlot::Unstored(rotated) = &*slot {
-        // Store the only valid copy before using it: a failing store must not let the
-        // provider rotate it again and again while nothing is kept.
-        let rotated = rotated.clone();
-        state.store_rotated(name, &mut slot, rotated).await?;
-    }
-    if matches!(*slot, RefreshSlot::Unknown) {
-        *slot = match state.store_load(refresh_key(name)).await? {
-            Some(s) => RefreshSlot::Present(RefreshToken::new(s.expose_secret())),
-            None => RefreshSlot::Missing,
-        };
-    }
-    let RefreshSlot::Present(refresh_token) = &*slot else {
-        return Err(Failure::new(
-            ErrorKind::NeedsLogin,
-            format!("account `{name}` is not logged in; run `tok login {name}`"),
-        ));
-    };
-    let refresh_token = refresh_token.clone();
+    // The token first (an unstored rotation stored, the store read): a locked store or a
+    // missing login is told before any network. `refresh::run` then finds it in the slot.
+    holder.load().await?;
     let http = state.http(account.ca_file.as_deref()).await?;
     let md = state.metadata(&http, &account.issuer, false).await?;
     let creds = state.creds(name, account).await?;
@@ -206,91 +189,31 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
         Narrowing::None => &[],
         _ => &wanted.key.scopes,
     };
-    tracing::info!(account = %name, scopes = ?scopes, audiences = ?wanted.key.audiences, "refreshing access token");
     let audiences = &wanted.key.audiences;
-    let call = |md: oauth::Metadata, refresh_token: RefreshToken| {
-        let (http, creds) = (&http, &creds);
-        async move {
-            oauth::refresh(
-                http,
-                &md,
-                creds,
-                &refresh_token,
-                scopes,
-                audiences,
-                account.audience_param,
-            )
-            .await
-        }
-    };
-    let mut result = call(md.clone(), refresh_token.clone()).await;
-    if let Err(OauthError::EndpointGone(why)) = &result {
+    tracing::info!(account = %name, scopes = ?scopes, audiences = ?audiences, "refreshing access token");
+    let (http, md, creds) = (&http, &md, &creds);
+    let param = account.audience_param;
+    let ask = |token: RefreshToken| async move {
+        let result = oauth::refresh(http, md, creds, &token, scopes, audiences, param).await;
+        let Err(OauthError::EndpointGone(why)) = &result else {
+            return result;
+        };
         // The provider moved its endpoint: discover again and retry once.
         tracing::warn!(account = %name, "{why}; discovering the provider again");
-        let md = state.metadata(&http, &account.issuer, true).await?;
-        result = call(md, refresh_token.clone()).await;
-    }
-    let mut refresh_token = refresh_token;
-    if let (Err(OauthError::InvalidGrant(_)), Some(version)) = (&result, shared_version) {
-        // With a shared store, a refused token may only be stale: read once more.
-        if let Some((newer, v)) = shared::current(state, name).await? {
-            if v != version {
-                tracing::info!(account = %name, "the shared store had a newer refresh token; retrying with it");
-                shared_version = Some(v);
-                refresh_token = newer;
-                result = call(md, refresh_token.clone()).await;
+        match state.metadata(http, &account.issuer, true).await {
+            Ok(md) => oauth::refresh(http, &md, creds, &token, scopes, audiences, param).await,
+            Err(f) => {
+                tracing::warn!(account = %name, "discovery failed: {}", f.message);
+                result
             }
         }
-    }
-    let tokens = match result {
-        Ok(t) => {
-            crate::crashpoint::reached("provider_answered");
-            t
-        }
-        Err(e @ (OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. })) => {
-            tracing::warn!(account = %name, "provider rejected the refresh token: {e}");
-            state.set_needs_login(name, Some(e.to_string()));
-            acct_state.set_dead_version(shared_version);
-            return Err(Failure::new(
-                ErrorKind::NeedsLogin,
-                format!("account `{name}` needs a new login: {e}; run `tok login {name}`"),
-            ));
-        }
-        Err(e @ (OauthError::Transient(_) | OauthError::EndpointGone(_))) => {
-            tracing::warn!(account = %name, "refresh failed: {e}");
-            return Err(Failure::new(
-                ErrorKind::Provider,
-                format!(
-                    "cannot refresh a token for `{name}`: {e}; the login is kept, try again later"
-                ),
-            ));
-        }
-        Err(e) => return Err(refused(name, e)),
     };
-    if let Some(new_rt) = &tokens.refresh_token {
-        if *new_rt != refresh_token {
-            // The rotated token must be durable before its access token is handed out: if we
-            // crashed after answering but before storing, the login would be lost.
-            match shared_version {
-                Some(version) => {
-                    if let Err(e) = shared::store_rotated(state, name, new_rt, version).await {
-                        tracing::warn!(account = %name, "check-and-set write failed ({}); writing plainly", e.message);
-                        state.store_rotated(name, &mut slot, new_rt.clone()).await?;
-                    } else {
-                        *slot = RefreshSlot::Present(new_rt.clone());
-                    }
-                }
-                None => state.store_rotated(name, &mut slot, new_rt.clone()).await?,
-            }
-            crate::crashpoint::reached("store_written");
-        }
-    }
+    let refreshed = refresh::run(&mut holder, ask).await?;
     if account.refresh_invalidates_tokens {
         // This provider killed the access tokens issued earlier on the grant.
         state.cache.remove_account(name);
     }
-    drop(slot);
-    let grant = finish(state, &wanted, tokens)?;
+    let grant = finish(state, wanted, refreshed.tokens, refreshed.expires_at)?;
     if share {
         // Shared while this agent still holds the lease: the nodes waiting for it find it.
         let token = CachedToken {
@@ -298,8 +221,9 @@ async fn refresh(state: &State, wanted: Wanted) -> Result<(TokenGrant, Origin), 
             expires_at: grant.expires_at,
             granted_scopes: grant.scopes.clone(),
         };
-        shared::share_access(state, &wanted.key, &token).await;
+        nodes::share_access(state, &wanted.key, &token).await;
     }
+    drop(holder);
     Ok((grant, Origin::Refresh))
 }
 
@@ -335,25 +259,28 @@ async fn narrow_by_exchange(state: &State, wanted: Wanted) -> Result<TokenGrant,
         account.audience_param,
     )
     .await
-    .map_err(|e| match e {
-        OauthError::Transient(_) | OauthError::EndpointGone(_) => Failure::new(
-            ErrorKind::Provider,
-            format!("cannot narrow a token for `{name}` by token exchange: {e}; the login is kept, try again later"),
-        ),
-        other => refused(name, other),
+    .map_err(|e| {
+        let outcome = e.outcome();
+        let message = match outcome {
+            Outcome::TryLater => format!("cannot narrow a token for `{name}` by token exchange: {e}; the login is kept, try again later"),
+            _ => format!("{e}{}", refusal_hint(name, &e)),
+        };
+        Failure::new(failure_kind(outcome), message)
     })?;
-    finish(state, &wanted, tokens)
+    let expires_at = refresh::expires_at(&tokens, unix_now());
+    finish(state, &wanted, tokens, expires_at)
 }
 
 /// Caches a fresh token and answers with it, after checking what was granted against what was
 /// asked.
-fn finish(state: &State, wanted: &Wanted, tokens: TokenSet) -> Result<TokenGrant, Failure> {
+fn finish(
+    state: &State,
+    wanted: &Wanted,
+    tokens: TokenSet,
+    expires_at: u64,
+) -> Result<TokenGrant, Failure> {
     let name = &wanted.name;
     let now = unix_now();
-    let expires_at = match tokens.expires_in {
-        Some(d) => now.saturating_add(d.as_secs()),
-        None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
-    };
     let mut warning = None;
     let lives = expires_at.saturating_sub(now);
     if lives < wanted.min_valid {
@@ -398,22 +325,6 @@ fn finish(state: &State, wanted: &Wanted, tokens: TokenSet) -> Result<TokenGrant
 
 fn human(secs: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
-}
-
-/// A refusal, with a hint where the provider's error code points at a fix.
-fn refused(name: &str, e: OauthError) -> Failure {
-    let hint = match &e {
-        OauthError::Refused { code, .. } if code == "invalid_scope" => format!(
-            "; the login may not cover this scope: log in with wider scopes (`tok login {name} --scope …`), or ask for narrower ones"
-        ),
-        OauthError::Refused { code, .. } if code == "invalid_target" => format!(
-            "; the provider may expect the other way of asking for an audience: `tok login {name} --audience-param audience` (or `resource`), or set audience_param in config.toml"
-        ),
-        _ => String::new(),
-    };
-    let mut failure = provider_failure(e);
-    failure.message.push_str(&hint);
-    failure
 }
 
 /// "asked for …, granted …" when the provider granted beyond the request (narrowed requests

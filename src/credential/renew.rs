@@ -3,13 +3,12 @@
 //! what runs inside a batch job, where there is no socket, no store and no login.
 
 use super::{allowed_request, client, load, metadata, save, CredentialError, CredentialLock};
-use crate::oauth::{self, OauthError};
+use crate::oauth::{self, OauthError, Outcome};
 use crate::protocol::{unix_now, ErrorKind, JobCredential, TokenGrant};
+use crate::refresh::{self, failure_kind, Failure, Holder};
+use crate::secret::RefreshToken;
 use std::path::Path;
 use std::time::Duration;
-
-/// Assumed lifetime when the provider says nothing and the token is not a JWT.
-const FALLBACK_LIFETIME_SECS: u64 = 300;
 /// Tries at writing a rotated refresh token back before giving up on it.
 const SAVE_ATTEMPTS: u32 = 3;
 
@@ -55,54 +54,85 @@ pub fn fetch(
     fetch_noting_rotation(path, scopes, audiences).map(|(grant, _)| grant)
 }
 
+/// A job credential as a refresh-token [`Holder`]: the file, locked for one refresh; a rotation
+/// is written back (with a few tries) before its access token is used.
+struct FileHolder<'a> {
+    path: &'a Path,
+    credential: JobCredential,
+    _lock: CredentialLock,
+}
+
+impl FileHolder<'_> {
+    fn open(path: &Path) -> Result<FileHolder<'_>, RenewError> {
+        let lock = CredentialLock::acquire(path)?;
+        let credential = load(path)?;
+        if unix_now() >= credential.not_after {
+            return Err(CredentialError::Expired {
+                path: path.to_path_buf(),
+                not_after: crate::protocol::rfc3339(credential.not_after),
+            }
+            .into());
+        }
+        Ok(FileHolder {
+            path,
+            credential,
+            _lock: lock,
+        })
+    }
+}
+
+impl Holder for FileHolder<'_> {
+    async fn load(&mut self) -> Result<RefreshToken, Failure> {
+        Ok(self.credential.refresh_token.clone())
+    }
+
+    async fn commit(&mut self, rotated: &RefreshToken) -> Result<(), Failure> {
+        self.credential.refresh_token = rotated.clone();
+        save_rotated(self.path, &self.credential)
+    }
+
+    fn explain(&self, outcome: Outcome, e: &OauthError) -> String {
+        let path = self.path.display();
+        match outcome {
+            Outcome::LoginNeeded => format!("the provider no longer accepts the job credential {path} ({e}): it was revoked, expired there, or a copy of it was used after a rotation; delegate a new one with `tok delegate`"),
+            Outcome::TryLater => format!("cannot renew a token from {path}: {e}; the credential is kept, try again later"),
+            Outcome::Misconfigured => format!("{path}: {e}"),
+            Outcome::Refused => format!("renewing from {path}: {e}"),
+        }
+    }
+}
+
 /// [`fetch`], saying whether the provider rotated the refresh token.
 pub fn fetch_noting_rotation(
     path: &Path,
     scopes: &[String],
     audiences: &[String],
 ) -> Result<(TokenGrant, Rotation), RenewError> {
-    let lock = CredentialLock::acquire(path)?;
-    let mut credential = load(path)?;
-    if unix_now() >= credential.not_after {
-        return Err(CredentialError::Expired {
-            path: path.to_path_buf(),
-            not_after: crate::protocol::rfc3339(credential.not_after),
-        }
-        .into());
-    }
-    let (scopes, audiences) = allowed_request(path, &credential, scopes, audiences)?;
-    let http = http_client(path, &credential)?;
-    let result = runtime()?.block_on(oauth::refresh(
-        &http,
-        &metadata(&credential),
-        &client(&credential),
-        &credential.refresh_token,
-        &scopes,
-        &audiences,
-        credential.audience_param,
-    ));
-    let tokens = result.map_err(|e| provider_error(path, e))?;
-    let mut rotation = Rotation::Kept;
-    if let Some(rotated) = tokens.refresh_token {
-        if rotated != credential.refresh_token {
-            credential.refresh_token = rotated;
-            save_rotated(path, &credential)?;
-            rotation = Rotation::Rotated;
-        }
-    }
-    drop(lock);
-    let now = unix_now();
-    let expires_at = match tokens.expires_in {
-        Some(d) => now.saturating_add(d.as_secs()),
-        None => oauth::jwt_expiry(&tokens.access_token).unwrap_or(now + FALLBACK_LIFETIME_SECS),
+    let mut holder = FileHolder::open(path)?;
+    let credential = &holder.credential;
+    let (scopes, audiences) = allowed_request(path, credential, scopes, audiences)?;
+    let http = http_client(path, credential)?;
+    let (md, creds) = (metadata(credential), client(credential));
+    let param = credential.audience_param;
+    let (account, issuer) = (credential.account.clone(), credential.issuer.clone());
+    let refreshed = runtime()?.block_on(refresh::run(&mut holder, |token| {
+        let (http, md, creds, scopes, audiences) = (&http, &md, &creds, &scopes, &audiences);
+        async move { oauth::refresh(http, md, creds, &token, scopes, audiences, param).await }
+    }))?;
+    drop(holder);
+    let rotation = if refreshed.rotated {
+        Rotation::Rotated
+    } else {
+        Rotation::Kept
     };
+    let tokens = refreshed.tokens;
     let grant = TokenGrant {
         token: tokens.access_token,
-        expires_at,
+        expires_at: refreshed.expires_at,
         scopes: tokens.scopes.filter(|s| !s.is_empty()).unwrap_or(scopes),
         audiences,
-        account: credential.account,
-        issuer: credential.issuer,
+        account,
+        issuer,
         warning: None,
     };
     Ok((grant, rotation))
@@ -163,13 +193,13 @@ pub fn revoke_credential(credential: &JobCredential, path: &Path) -> Result<(), 
 
 /// A rotated refresh token is the only valid copy: try hard to store it before anything uses
 /// its access token.
-fn save_rotated(path: &Path, credential: &JobCredential) -> Result<(), RenewError> {
+fn save_rotated(path: &Path, credential: &JobCredential) -> Result<(), Failure> {
     let mut attempt = 1;
     loop {
         match save(path, credential) {
             Ok(()) => return Ok(()),
             Err(e) if attempt >= SAVE_ATTEMPTS => {
-                return Err(RenewError::Failed {
+                return Err(Failure {
                     kind: ErrorKind::Internal,
                     message: format!(
                         "the provider rotated the refresh token in {} and the new one could not be written ({e}); the credential is no longer usable: free the disk or fix the permissions, then delegate a new one with `tok delegate`",
@@ -205,18 +235,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, RenewError> {
 }
 
 fn provider_error(path: &Path, e: OauthError) -> RenewError {
-    let path = path.display();
-    let (kind, message) = match &e {
-        OauthError::InvalidGrant(_) | OauthError::InvalidClient { .. } => (
-            ErrorKind::NeedsLogin,
-            format!("the provider no longer accepts the job credential {path} ({e}): it was revoked, expired there, or a copy of it was used after a rotation; delegate a new one with `tok delegate`"),
-        ),
-        OauthError::Transient(_) => (
-            ErrorKind::Provider,
-            format!("cannot renew a token from {path}: {e}; the credential is kept, try again later"),
-        ),
-        OauthError::Config(_) => (ErrorKind::Usage, format!("{path}: {e}")),
-        _ => (ErrorKind::Denied, format!("renewing from {path}: {e}")),
-    };
-    RenewError::Failed { kind, message }
+    let outcome = e.outcome();
+    RenewError::Failed {
+        kind: failure_kind(outcome),
+        message: format!("{}: {e}", path.display()),
+    }
+}
+
+impl From<Failure> for RenewError {
+    fn from(f: Failure) -> Self {
+        RenewError::Failed {
+            kind: f.kind,
+            message: f.message,
+        }
+    }
 }

@@ -1,12 +1,9 @@
 //! The RFC 8628 device flow: start an authorization, then poll until the user decides.
 
 use super::capped::CappedHttp;
-use super::{base_client, basic_error, chain, classify, token_set, token_url};
+use super::{base_client, classify, token_set, token_url};
 use super::{ClientCreds, Metadata, OauthError, TokenSet};
-use oauth2::{
-    DeviceAuthorizationUrl, DeviceCodeErrorResponseType, RequestTokenError, Scope,
-    StandardDeviceAuthorizationResponse,
-};
+use oauth2::{DeviceAuthorizationUrl, Scope, StandardDeviceAuthorizationResponse};
 use std::time::Duration;
 
 /// Never poll slower than this after network errors (oauth2 doubles the interval on error).
@@ -105,22 +102,6 @@ pub async fn device_poll(
         .await;
     match result {
         Ok(tokens) => token_set(&tokens),
-        Err(RequestTokenError::ServerResponse(e)) => Err(match e.error() {
-            DeviceCodeErrorResponseType::AccessDenied => OauthError::AccessDenied,
-            DeviceCodeErrorResponseType::ExpiredToken => OauthError::Expired,
-            DeviceCodeErrorResponseType::Basic(b) => basic_error(b, e.error_description().cloned()),
-            other => OauthError::Refused {
-                code: other.to_string(),
-                description: e.error_description().cloned(),
-            },
-        }),
-        Err(RequestTokenError::Request(e)) => Err(OauthError::Transient(format!(
-            "polling the token endpoint failed: {}",
-            chain(&e)
-        ))),
-        Err(RequestTokenError::Parse(..)) => Err(OauthError::Transient(
-            "the token endpoint sent an unreadable response".into(),
-        )),
-        Err(RequestTokenError::Other(m)) => Err(OauthError::Transient(m)),
+        Err(e) => Err(classify(e, "polling the token endpoint")),
     }
 }

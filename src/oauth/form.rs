@@ -3,7 +3,7 @@
 //! good from a passing failure). Client authentication follows the provider's metadata; the
 //! answer is read with a size cap and kept in a zeroizing buffer, since it may hold a token.
 
-use super::{desc, ClientCreds, Metadata, OauthError, TokenSet};
+use super::{ClientCreds, Metadata, OauthError, TokenSet};
 use crate::net::{self, CappedRead, TransportFailure};
 use crate::secret::{AccessToken, RefreshToken};
 use std::time::Duration;
@@ -165,16 +165,9 @@ pub fn token_error(what: &str, status: reqwest::StatusCode, bytes: &[u8]) -> Oau
                 Some(d) => format!("{d}; HTTP {status}"),
                 None => format!("HTTP {status}"),
             });
-            match code.as_str() {
-                "invalid_grant" => OauthError::InvalidGrant(description),
-                "invalid_client" | "unauthorized_client" => {
-                    OauthError::InvalidClient { code, description }
-                }
-                "server_error" | "temporarily_unavailable" => OauthError::Transient(format!(
-                    "{what}: the provider reported {code}{} (HTTP {status})",
-                    desc(&description)
-                )),
-                _ => OauthError::Refused { code, description },
+            match super::from_code(&code, description) {
+                OauthError::Transient(m) => OauthError::Transient(format!("{what}: {m}")),
+                other => other,
             }
         }
         None if status == reqwest::StatusCode::NOT_FOUND => {

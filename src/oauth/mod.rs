@@ -5,6 +5,7 @@
 mod capped;
 mod device;
 pub(crate) mod discovery;
+mod errors;
 pub(crate) mod exchange;
 pub(crate) mod form;
 mod tokens;
@@ -14,52 +15,16 @@ pub use discovery::{
     discover, http_client, http_client_trusting, register, request_timeout, Metadata,
     CONNECT_TIMEOUT, REQUEST_TIMEOUT,
 };
+pub(crate) use errors::{classify, desc};
+pub use errors::{from_code, OauthError, Outcome};
 pub use exchange::{delegate, exchange_unsupported, narrow, Delegated, TOKEN_EXCHANGE_GRANT};
 pub use form::client_auth_method;
 pub use tokens::{jwt_expiry, jwt_id, jwt_scopes, refresh, revoke};
 
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
-use oauth2::{AuthType, ClientId, RequestTokenError, TokenResponse, TokenUrl};
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, TokenResponse, TokenUrl};
 use std::time::Duration;
-
-#[derive(Debug, thiserror::Error)]
-pub enum OauthError {
-    /// The refresh token (or device code) is no longer accepted: a new login is needed.
-    #[error("the provider rejected the refresh token (invalid_grant{})", desc(.0))]
-    InvalidGrant(Option<String>),
-    /// The client registration is gone or wrong: a new login (re-registration) is needed.
-    #[error("the provider does not accept this client ({code}{})", desc(.description))]
-    InvalidClient {
-        code: String,
-        description: Option<String>,
-    },
-    /// The provider refused this request (scope, audience, …); retrying will not help.
-    #[error("the provider refused the request ({code}{})", desc(.description))]
-    Refused {
-        code: String,
-        description: Option<String>,
-    },
-    #[error("the login was denied at the provider")]
-    AccessDenied,
-    #[error("the device code expired before the login was approved")]
-    Expired,
-    /// Network trouble, timeouts, 5xx or garbage: nothing is lost, try again later.
-    #[error("{0}")]
-    Transient(String),
-    /// An endpoint from the metadata answered 404: the metadata may be stale.
-    #[error("{0}")]
-    EndpointGone(String),
-    /// Provider metadata or settings that cannot work.
-    #[error("{0}")]
-    Config(String),
-}
-
-pub(crate) use crate::net::error_chain as chain;
-
-pub(crate) fn desc(d: &Option<String>) -> String {
-    d.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
-}
 
 /// What a token endpoint gave us.
 #[derive(Debug)]
@@ -130,53 +95,5 @@ pub(crate) fn check_access_token(token: &AccessToken) -> Result<(), OauthError> 
         Err(OauthError::Transient(
             "the provider sent an access token with characters RFC 6750 does not allow (or an empty one); it was not used".into(),
         ))
-    }
-}
-
-pub(crate) fn basic_error(
-    code: &BasicErrorResponseType,
-    description: Option<String>,
-) -> OauthError {
-    match code {
-        BasicErrorResponseType::InvalidGrant => OauthError::InvalidGrant(description),
-        BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient => {
-            OauthError::InvalidClient {
-                code: code.to_string(),
-                description,
-            }
-        }
-        BasicErrorResponseType::InvalidRequest
-        | BasicErrorResponseType::InvalidScope
-        | BasicErrorResponseType::UnsupportedGrantType => OauthError::Refused {
-            code: code.to_string(),
-            description,
-        },
-        BasicErrorResponseType::Extension(ext) if ext == "invalid_target" => OauthError::Refused {
-            code: ext.clone(),
-            description,
-        },
-        // server_error, temporarily_unavailable and unknown codes: the provider's trouble.
-        BasicErrorResponseType::Extension(ext) => {
-            OauthError::Transient(format!("the provider reported {ext}{}", desc(&description)))
-        }
-    }
-}
-
-pub(crate) fn classify<RE: std::error::Error>(
-    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
-    what: &str,
-) -> OauthError {
-    match e {
-        RequestTokenError::ServerResponse(r) => {
-            basic_error(r.error(), r.error_description().cloned())
-        }
-        RequestTokenError::Request(e) => {
-            OauthError::Transient(format!("{what} failed: {}", chain(&e)))
-        }
-        // The body is deliberately dropped: a half-valid token response would hold a token.
-        RequestTokenError::Parse(..) => {
-            OauthError::Transient(format!("{what}: the provider sent an unreadable response"))
-        }
-        RequestTokenError::Other(m) => OauthError::Transient(format!("{what}: {m}")),
     }
 }

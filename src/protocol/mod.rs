@@ -237,7 +237,8 @@ pub struct AccountStatus {
     pub default: bool,
     pub scopes: Vec<String>,
     pub audience_param: AudienceParam,
-    /// `"ok"`, `"needs login"`, `"locked"` (the store must be unlocked to tell) or `"unknown"`.
+    /// `"ok"`, `"needs login"`, `"refreshing"` (its refresh token is in use right now), `"locked"`
+    /// (the store must be unlocked to tell) or `"unknown"`.
     pub state: String,
     /// Why the account needs a login, when it does.
     pub reason: Option<String>,

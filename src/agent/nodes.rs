@@ -1,12 +1,16 @@
-//! A store shared by several agents (OpenBao: one login for every node a user works on): the
+//! Several nodes on one store (OpenBao: one login for every node a user works on): the
 //! refreshes of one account are serialised across agents by a lease in the store, the refresh
 //! token is read afresh under that lease (another node may have rotated it), a rotation is
-//! written with check-and-set, and account definitions are kept in the store too, so a node
-//! that never ran `tok login` knows the account.
+//! written with check-and-set ([`LeaseHolder`]), and account definitions are kept in the store
+//! too, so a node that never ran `tok login` knows the account.
 
+use super::holder::{store_rotated, SlotHolder};
+use super::slot::RefreshSlot;
 use super::state::{refresh_key, Failure, State};
 use crate::config::{Account, Config};
+use crate::oauth::{OauthError, Outcome};
 use crate::protocol::ErrorKind;
+use crate::refresh::Holder;
 use crate::secret::RefreshToken;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -23,14 +27,6 @@ pub fn lease_ttl() -> Duration {
 const ACCOUNTS_DOCUMENT: &str = "accounts";
 /// How often the shared account definitions are read again.
 pub const ACCOUNTS_REFRESH: Duration = Duration::from_secs(60);
-
-/// This agent, as a lease holder: host and pid.
-pub fn holder() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
-    format!("{host}:{}", std::process::id())
-}
 
 /// An account's refresh lease, released on drop (on a blocking thread).
 pub struct Lease {
@@ -86,7 +82,7 @@ pub async fn lease(state: &State, account: &str) -> Result<Lease, Failure> {
 }
 
 /// The account's refresh token as the store has it now, with its version for check-and-set.
-pub async fn current(state: &State, account: &str) -> Result<Option<(RefreshToken, u64)>, Failure> {
+async fn current(state: &State, account: &str) -> Result<Option<(RefreshToken, u64)>, Failure> {
     let store = Arc::clone(&state.store);
     let key = refresh_key(account);
     let loaded = tokio::task::spawn_blocking(move || store.load_versioned(&key))
@@ -97,7 +93,7 @@ pub async fn current(state: &State, account: &str) -> Result<Option<(RefreshToke
 }
 
 /// Stores a rotated refresh token with check-and-set against the version it replaced.
-pub async fn store_rotated(
+async fn store_rotated_cas(
     state: &State,
     account: &str,
     token: &RefreshToken,
@@ -118,6 +114,82 @@ pub async fn store_rotated(
         );
     }
     Ok(())
+}
+
+/// An account's refresh token in a store shared by several nodes: the agent's slot, under the
+/// account's lease, read afresh from the store and written back with check-and-set.
+pub struct LeaseHolder<'a> {
+    slot: SlotHolder<'a>,
+    _lease: Lease,
+}
+
+impl<'a> LeaseHolder<'a> {
+    /// Takes the account's lease (waiting for another node's refresh) and reads its refresh
+    /// token afresh, since another node may have rotated it.
+    pub async fn take(mut slot: SlotHolder<'a>) -> Result<Self, Failure> {
+        let (state, name) = (slot.state, slot.name);
+        let lease = lease(state, name).await?;
+        match current(state, name).await? {
+            Some((token, version)) => {
+                if state.needs_login(name).is_some() && slot.account.dead_version() != Some(version)
+                {
+                    // Someone logged in again on another node: that login is ours too.
+                    state.set_needs_login(name, None);
+                }
+                *slot.slot = RefreshSlot::Present(token);
+                slot.version = Some(version);
+            }
+            None => *slot.slot = RefreshSlot::Missing,
+        }
+        Ok(Self {
+            slot,
+            _lease: lease,
+        })
+    }
+}
+
+impl Holder for LeaseHolder<'_> {
+    async fn load(&mut self) -> Result<RefreshToken, Failure> {
+        self.slot.load().await
+    }
+
+    /// A refused token may only be stale: another node may have rotated it meanwhile.
+    async fn newer(&mut self) -> Result<Option<RefreshToken>, Failure> {
+        let Some(version) = self.slot.version else {
+            return Ok(None);
+        };
+        match current(self.slot.state, self.slot.name).await? {
+            Some((newer, v)) if v != version => {
+                self.slot.version = Some(v);
+                Ok(Some(newer))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn commit(&mut self, rotated: &RefreshToken) -> Result<(), Failure> {
+        let (state, name) = (self.slot.state, self.slot.name);
+        if let Some(version) = self.slot.version {
+            match store_rotated_cas(state, name, rotated, version).await {
+                Ok(()) => {
+                    *self.slot.slot = RefreshSlot::Present(rotated.clone());
+                    return Ok(());
+                }
+                Err(e) => {
+                    tracing::warn!(account = %name, "check-and-set write failed ({}); writing plainly", e.message)
+                }
+            }
+        }
+        store_rotated(state, name, &mut self.slot.slot, rotated.clone()).await
+    }
+
+    fn grant_refused(&mut self, e: &OauthError) {
+        self.slot.grant_refused(e);
+    }
+
+    fn explain(&self, outcome: Outcome, e: &OauthError) -> String {
+        self.slot.explain(outcome, e)
+    }
 }
 
 /// Where an access token for this account, scope set and audience set is shared.

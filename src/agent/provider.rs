@@ -1,8 +1,8 @@
 //! The agent's provider connections: one HTTP client per CA file (the file read without
 //! blocking the agent) and provider metadata, kept for [`METADATA_TTL`].
 
-use super::{provider_failure, Failure, State};
-use crate::oauth::{self, Metadata, OauthError};
+use super::state::{provider_failure, Failure, State};
+use crate::oauth::{self, Metadata, Outcome};
 use crate::protocol::ErrorKind;
 
 /// How long reading a CA file may take.
@@ -96,9 +96,7 @@ impl State {
                     .insert(issuer.to_string(), (md.clone(), std::time::Instant::now()));
                 Ok(md)
             }
-            Err(e @ (OauthError::Transient(_) | OauthError::EndpointGone(_)))
-                if known.is_some() =>
-            {
+            Err(e) if e.outcome() == Outcome::TryLater && known.is_some() => {
                 tracing::warn!(issuer, "re-discovery failed, using the metadata known: {e}");
                 Ok(known.map(|(md, _)| md).expect("checked"))
             }
