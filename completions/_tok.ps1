@@ -44,6 +44,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Make the agent forget the file store''s key and every cached access token')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Move logins between stores (e.g. to OpenBao, to share them between machines)')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Start, stop or inspect the background agent')
+            [CompletionResult]::new('oidc-agent-env', 'oidc-agent-env', [CompletionResultType]::ParameterValue, 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -338,6 +339,13 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
         'tok;agent;help;help' {
             break
         }
+        'tok;oidc-agent-env' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tok;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a provider with the device-code flow and keep the refresh token in the agent')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print an access token for an account, scopes and audiences')
@@ -357,6 +365,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Make the agent forget the file store''s key and every cached access token')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Move logins between stores (e.g. to OpenBao, to share them between machines)')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Start, stop or inspect the background agent')
+            [CompletionResult]::new('oidc-agent-env', 'oidc-agent-env', [CompletionResultType]::ParameterValue, 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -432,6 +441,9 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;help;agent;run' {
+            break
+        }
+        'tok;help;oidc-agent-env' {
             break
         }
         'tok;help;help' {

@@ -64,6 +64,9 @@ _tok() {
             tok,logout)
                 cmd="tok__subcmd__logout"
                 ;;
+            tok,oidc-agent-env)
+                cmd="tok__subcmd__oidc__subcmd__agent__subcmd__env"
+                ;;
             tok,revoke)
                 cmd="tok__subcmd__revoke"
                 ;;
@@ -151,6 +154,9 @@ _tok() {
             tok__subcmd__help,logout)
                 cmd="tok__subcmd__help__subcmd__logout"
                 ;;
+            tok__subcmd__help,oidc-agent-env)
+                cmd="tok__subcmd__help__subcmd__oidc__subcmd__agent__subcmd__env"
+                ;;
             tok__subcmd__help,revoke)
                 cmd="tok__subcmd__help__subcmd__revoke"
                 ;;
@@ -197,7 +203,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent oidc-agent-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,7 +645,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent help"
+            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent oidc-agent-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -918,6 +924,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__oidc__subcmd__agent__subcmd__env)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1092,6 +1112,20 @@ _tok() {
             ;;
         tok__subcmd__logout)
             opts="-h -V --keep-remote --forget --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__oidc__subcmd__agent__subcmd__env)
+            opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -41,6 +41,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand store 'Move logins between stores (e.g. to OpenBao, to share them between machines)'
             cand agent 'Start, stop or inspect the background agent'
+            cand oidc-agent-env 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tok;login'= {
@@ -301,6 +302,12 @@ set edit:completion:arg-completer[tok] = {|@words|
         }
         &'tok;agent;help;help'= {
         }
+        &'tok;oidc-agent-env'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tok;help'= {
             cand login 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
             cand get 'Print an access token for an account, scopes and audiences'
@@ -320,6 +327,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand store 'Move logins between stores (e.g. to OpenBao, to share them between machines)'
             cand agent 'Start, stop or inspect the background agent'
+            cand oidc-agent-env 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tok;help;login'= {
@@ -372,6 +380,8 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;agent;status'= {
         }
         &'tok;help;agent;run'= {
+        }
+        &'tok;help;oidc-agent-env'= {
         }
         &'tok;help;help'= {
         }

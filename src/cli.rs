@@ -102,6 +102,9 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Print what `oidc-agent-service use` prints, pointing oidc-agent's clients at tok's agent
+    #[command(name = "oidc-agent-env")]
+    OidcAgentEnv,
 }
 
 #[derive(Debug, Args)]

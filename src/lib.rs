@@ -10,6 +10,7 @@ pub mod cli;
 pub mod client;
 pub mod clients;
 pub mod cmd;
+pub mod compat;
 pub mod config;
 #[doc(hidden)]
 pub mod crashpoint;

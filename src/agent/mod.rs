@@ -10,6 +10,7 @@ mod listener;
 mod logging;
 mod login;
 mod migrate;
+mod oidc_compat;
 mod peer;
 mod policy;
 mod session;
@@ -105,6 +106,8 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         shared::load_accounts(&state).await;
         tokio::spawn(shared::follow_accounts(Arc::clone(&state)));
     }
+    // oidc-agent's clients (oidc-token, liboidc-agent) on a second socket.
+    let compat = oidc_compat::start(&state);
     announce_ready(&socket);
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "agent listening");
 
@@ -173,6 +176,7 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         drop(l);
         let _ = std::fs::remove_file(&socket);
     }
+    drop(compat);
     state.store_unstored().await;
     state.cache.clear();
     tracing::info!("agent stopped");

@@ -13,6 +13,7 @@ mod inspect;
 mod issuers;
 mod login;
 mod logout;
+mod oidc_agent_env;
 mod revoke;
 mod status;
 mod store;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lock => unlock::lock(),
         Command::Agent { command } => agent::run(command),
         Command::Store { command } => store::run(command),
+        Command::OidcAgentEnv => oidc_agent_env::run(),
     }
 }
 

@@ -21,6 +21,7 @@ mod grid_clients;
 mod grid_wrappers;
 mod hostile;
 mod keyring;
+mod oidc_agent_token;
 mod per_job;
 mod policy;
 mod providers;

@@ -79,7 +79,15 @@ fn a_host_name_resolves_without_loading_any_nss_module() {
         exec strace -f -qq -e trace=openat,open -o "$3" "$4" get --credential "$5""#;
     let out = env
         .program("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh"])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
         .arg(&nsswitch)
         .arg(&hosts)
         .arg(&trace)
@@ -109,5 +117,8 @@ fn a_host_name_resolves_without_loading_any_nss_module() {
         .lines()
         .filter(|l| l.contains(".so") && !l.contains("ENOENT"))
         .collect();
-    assert!(libraries.is_empty(), "shared objects opened: {libraries:#?}");
+    assert!(
+        libraries.is_empty(),
+        "shared objects opened: {libraries:#?}"
+    );
 }

@@ -48,13 +48,12 @@ pub fn test_ca() -> &'static TestCa {
             .push(DnType::CommonName, "tok test CA");
         let ca_key = KeyPair::generate().unwrap();
         let ca = ca_params.self_signed(&ca_key).unwrap();
-        let mut leaf_params =
-            CertificateParams::new(vec![
-                "localhost".to_string(),
-                "127.0.0.1".to_string(),
-                TEST_HOST_NAME.to_string(),
-            ])
-            .unwrap();
+        let mut leaf_params = CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            TEST_HOST_NAME.to_string(),
+        ])
+        .unwrap();
         leaf_params
             .distinguished_name
             .push(DnType::CommonName, "127.0.0.1");
