@@ -21,6 +21,8 @@ mod grid_clients;
 mod grid_wrappers;
 mod hostile;
 mod keyring;
+mod oidc_agent_hostile;
+mod oidc_agent_libs;
 mod oidc_agent_token;
 mod per_job;
 mod policy;
