@@ -43,6 +43,9 @@ _tok() {
             tok,help)
                 cmd="tok__subcmd__help"
                 ;;
+            tok,import)
+                cmd="tok__subcmd__import"
+                ;;
             tok,init)
                 cmd="tok__subcmd__init"
                 ;;
@@ -136,6 +139,9 @@ _tok() {
             tok__subcmd__help,help)
                 cmd="tok__subcmd__help__subcmd__help"
                 ;;
+            tok__subcmd__help,import)
+                cmd="tok__subcmd__help__subcmd__import"
+                ;;
             tok__subcmd__help,init)
                 cmd="tok__subcmd__help__subcmd__init"
                 ;;
@@ -203,7 +209,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent oidc-agent-env help"
+            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent import oidc-agent-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -645,7 +651,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent oidc-agent-env help"
+            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent import oidc-agent-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -840,6 +846,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1001,6 +1021,32 @@ _tok() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__import)
+            opts="-h -V --from --dir --password-file --retire --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -W "oidc-agent" -- "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -102,6 +102,8 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Import accounts (and their refresh tokens) from oidc-agent's account files
+    Import(compat_args::ImportArgs),
     /// Print what `oidc-agent-service use` prints, pointing oidc-agent's clients at tok's agent
     #[command(name = "oidc-agent-env")]
     OidcAgentEnv,
@@ -432,4 +434,5 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
+pub mod compat_args;
 pub mod help;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod cache;
 mod delegate;
 mod delegations;
+mod import;
 mod listener;
 mod logging;
 mod login;

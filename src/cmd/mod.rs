@@ -8,6 +8,7 @@ mod doctor;
 mod env;
 mod exec;
 mod get;
+mod import;
 mod init;
 mod inspect;
 mod issuers;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lock => unlock::lock(),
         Command::Agent { command } => agent::run(command),
         Command::Store { command } => store::run(command),
+        Command::Import(args) => import::run(args),
         Command::OidcAgentEnv => oidc_agent_env::run(),
     }
 }

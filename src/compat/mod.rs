@@ -1,8 +1,9 @@
 //! Compatibility with oidc-agent, so a user can switch without changing a script: its socket
 //! protocol ([`crypto`], [`requests`]) for the agent's second listener, where its clients look
-//! for that socket, and its account files for `tok import`. Nothing here
+//! for that socket, and its account files ([`account_file`]) for `tok import`. Nothing here
 //! knows the agent; the agent's glue maps these requests onto its own token service.
 
+pub mod account_file;
 pub mod crypto;
 pub mod requests;
 

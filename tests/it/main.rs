@@ -22,6 +22,7 @@ mod grid_wrappers;
 mod hostile;
 mod keyring;
 mod oidc_agent_hostile;
+mod oidc_agent_import;
 mod oidc_agent_libs;
 mod oidc_agent_token;
 mod per_job;
