@@ -154,7 +154,7 @@ fn an_unknown_account_fails_as_oidc_agent_fails() {
 }
 
 #[test]
-fn oidc_sock_comes_from_tok_env_and_tok_oidc_agent_env() {
+fn oidc_sock_comes_from_tok_env_init_and_oidc_agent_env() {
     let Some((_provider, env)) = logged_in() else {
         return;
     };
@@ -162,9 +162,10 @@ fn oidc_sock_comes_from_tok_env_and_tok_oidc_agent_env() {
     for setup in [
         "eval \"$(tok oidc-agent-env)\"",
         "eval \"$(tok env -a cms)\"",
+        "eval \"$(tok init bash)\"",
     ] {
         let script = format!("{setup} && test -n \"$OIDC_SOCK\" && oidc-token cms");
-        let out = env.program("sh").args(["-c", &script]).output().unwrap();
+        let out = env.program("bash").args(["-c", &script]).output().unwrap();
         let out = Out {
             what: script.clone(),
             code: out.status.code(),
