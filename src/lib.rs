@@ -16,6 +16,7 @@
 //!   token: the agent or a job credential file), [`oauth`] (provider I/O), [`store`] (where
 //!   refresh tokens live), [`presets`], [`config`].
 //! - shared vocabulary: [`protocol`] (messages, wire enums, the credential file format),
+//!   [`compat`] (oidc-agent's socket protocol and account files),
 //!   [`wire`] (framing), [`scope`], [`secret`].
 //! - ground: [`net`] (URL policy, HTTPS client + CA, capped wiped reads), [`dirs`] (paths and
 //!   the private-file check), [`name`], [`time`], [`terminal`], [`crashpoint`] (debug builds).
@@ -46,6 +47,7 @@ pub mod refresh;
 pub mod store;
 
 // Shared vocabulary.
+pub mod compat;
 pub mod protocol;
 pub mod scope;
 pub mod secret;

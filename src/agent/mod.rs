@@ -8,11 +8,13 @@ mod delegate;
 mod delegations;
 mod gate;
 mod holder;
+mod import;
 mod listener;
 mod logging;
 mod login;
 mod migrate;
 mod nodes;
+mod oidc_compat;
 mod peer;
 mod policy;
 mod provider;
@@ -109,6 +111,8 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         nodes::load_accounts(&state).await;
         tokio::spawn(nodes::follow_accounts(Arc::clone(&state)));
     }
+    // oidc-agent's clients (oidc-token, liboidc-agent) on a second socket.
+    let compat = oidc_compat::start(&state);
     announce_ready(&socket);
     tracing::info!(socket = %socket.display(), pid = std::process::id(), "agent listening");
 
@@ -177,6 +181,7 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         drop(l);
         let _ = std::fs::remove_file(&socket);
     }
+    drop(compat);
     holder::store_unstored(&state).await;
     state.cache.clear();
     tracing::info!("agent stopped");

@@ -145,6 +145,7 @@ async fn handle(state: &Arc<State>, request: Request, peer: &super::peer::Peer) 
             state.request_stop();
             Ok(Response::Done)
         }
+        Request::Import(req) => super::import::import(state, req).await,
         Request::Login(_) => unreachable!("logins are handled by serve"),
     };
     result.unwrap_or_else(|f| Response::Error(f.reply()))

@@ -105,6 +105,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Import accounts (and their refresh tokens) from oidc-agent's account files
+    Import(compat_args::ImportArgs),
+    /// Print what `oidc-agent-service use` prints, pointing oidc-agent's clients at tok's agent
+    #[command(name = "oidc-agent-env")]
+    OidcAgentEnv,
 }
 
+pub mod compat_args;
 pub mod help;

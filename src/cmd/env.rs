@@ -58,8 +58,32 @@ pub fn run(args: EnvArgs) -> Result<()> {
             ))
         }
     };
+    let mut lines = lines;
+    if let Some(socket) = compat_socket(&args) {
+        // oidc-agent's clients (oidc-token, liboidc-agent) find tok's agent too.
+        lines.push_str(&tokenfile::assignments(
+            shell,
+            &[("OIDC_SOCK", &socket)],
+            &[],
+        ));
+    }
     print_stdout(&lines)?;
     Ok(())
+}
+
+/// The agent's oidc-agent compatibility socket, when this token came from the agent and the
+/// socket is there (it is unless `oidc_agent_socket = false`).
+fn compat_socket(args: &EnvArgs) -> Option<String> {
+    if args.select.credential.is_some() {
+        return None;
+    }
+    let socket = crate::compat::socket_path();
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(&socket)
+        .is_ok_and(|m| m.file_type().is_socket())
+        .then(|| socket.to_str().map(str::to_string))
+        .flatten()
+        .filter(|s| !s.contains('\n'))
 }
 
 pub(crate) fn absolute(p: &std::path::Path) -> Result<std::path::PathBuf> {

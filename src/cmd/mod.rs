@@ -8,11 +8,13 @@ mod doctor;
 mod env;
 mod exec;
 mod get;
+mod import;
 mod init;
 mod inspect;
 mod issuers;
 mod login;
 mod logout;
+mod oidc_agent_env;
 mod revoke;
 mod status;
 mod store;
@@ -55,6 +57,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Lock => unlock::lock(),
         Command::Agent { command } => agent::run(command),
         Command::Store { command } => store::run(command),
+        Command::Import(args) => import::run(args),
+        Command::OidcAgentEnv => oidc_agent_env::run(),
     }
 }
 

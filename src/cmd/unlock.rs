@@ -63,7 +63,7 @@ pub fn lock() -> Result<()> {
 
 /// Reads a passphrase file; like ssh with a private key, refuses one that group or others
 /// may read or change (issue 21).
-fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
+pub(crate) fn read_passphrase_file(path: &Path) -> Result<Passphrase> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     let read_err = || format!("cannot read the passphrase file {}", path.display());

@@ -12,11 +12,11 @@ mod kinds;
 pub use credential_file::{JobCredential, CREDENTIAL_FORMAT};
 pub use kinds::{AudienceParam, Narrowing, StoreKind};
 
-use crate::secret::{AccessToken, ClientSecret, Passphrase};
+use crate::secret::{AccessToken, ClientSecret, Passphrase, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 /// The wire version. Bump on any incompatible change to the types below.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 // Kept at the old path while src/agent and src/credential still import them from here.
 pub use crate::time::{rfc3339, unix_now};
@@ -75,6 +75,22 @@ pub enum Request {
     Lock,
     /// Shut the agent down.
     Stop,
+    /// Take over an account from another agent (`tok import`): its definition and refresh
+    /// token, stored as a login would store them. Answered with [`Response::LoggedIn`].
+    Import(ImportRequest),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportRequest {
+    pub account: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<ClientSecret>,
+    /// Scopes of the login, besides `openid offline_access`.
+    pub scopes: Vec<String>,
+    pub audience_param: AudienceParam,
+    pub ca_file: Option<String>,
+    pub refresh_token: RefreshToken,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

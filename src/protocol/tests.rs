@@ -68,6 +68,16 @@ fn every_request_round_trips() {
     });
     round_trip_request(Request::Lock);
     round_trip_request(Request::Stop);
+    round_trip_request(Request::Import(ImportRequest {
+        account: "wlcg".into(),
+        issuer: "https://wlcg.example.org".into(),
+        client_id: "c".into(),
+        client_secret: Some(ClientSecret::new("s")),
+        scopes: vec!["storage.read:/".into()],
+        audience_param: AudienceParam::Audience,
+        ca_file: None,
+        refresh_token: RefreshToken::new("rt"),
+    }));
 }
 
 #[test]

@@ -112,6 +112,11 @@ fn tok_init_prints_the_shell_snippets() {
         let file =
             std::fs::read_to_string(crate::common::repo().join(format!("shell/tok.{shell}")))
                 .unwrap();
-        assert_eq!(out.stdout, file, "{shell}");
+        // Then, issue 19: OIDC_SOCK for oidc-agent's clients, unless already set.
+        let rest = out.stdout.strip_prefix(&file).expect(shell);
+        assert!(
+            rest.contains("OIDC_SOCK") && rest.contains("oidc-agent.sock"),
+            "{rest}"
+        );
     }
 }

@@ -1,0 +1,199 @@
+//! oidc-agent's socket encryption, byte for byte as libsodium does it, so its clients (C, Python,
+//! Go, Rust) talk to tok unchanged: the client sends `base64(X25519 public key)`, the agent
+//! answers a fresh key of its own, both derive `crypto_box_beforenm` (X25519 + HSalsa20), and
+//! each later message is `"<plaintext length>:<base64 nonce>:<base64 crypto_secretbox_easy>"`
+//! (XSalsa20-Poly1305, the tag before the ciphertext).
+//!
+//! The encryption is unauthenticated (anyone may offer a key); who may connect at all is decided
+//! by the socket's peer-uid check, not here.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use crypto_box::aead::{Aead, AeadCore, OsRng};
+use crypto_box::{PublicKey, SalsaBox, SecretKey};
+use zeroize::Zeroizing;
+
+/// Length of `base64(32-byte key)` with padding.
+pub const KEY_MESSAGE_CHARS: usize = 44;
+const NONCE_BYTES: usize = 24;
+const MAC_BYTES: usize = 16;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("the client's public key is not base64 of 32 bytes")]
+    BadKey,
+    #[error("the encrypted message is not `length:nonce:ciphertext`")]
+    Malformed,
+    #[error("the encrypted message does not decrypt with the session key (tampered or wrong key)")]
+    Forged,
+}
+
+/// The shared key of one connection.
+pub struct Session {
+    shared: SalsaBox,
+}
+
+impl Session {
+    /// Takes the client's `base64(pk)` and returns the session with the agent's `base64(pk)`
+    /// to send back.
+    pub fn accept(client_key: &[u8]) -> Result<(Self, String), CryptoError> {
+        let text = std::str::from_utf8(client_key).map_err(|_| CryptoError::BadKey)?;
+        let bytes = BASE64
+            .decode(text.trim_end_matches(['\0', '\n']))
+            .map_err(|_| CryptoError::BadKey)?;
+        let client = PublicKey::from_slice(&bytes).map_err(|_| CryptoError::BadKey)?;
+        let ours = SecretKey::generate(&mut OsRng);
+        let reply = BASE64.encode(ours.public_key().as_bytes());
+        Ok((
+            Self {
+                shared: SalsaBox::new(&client, &ours),
+            },
+            reply,
+        ))
+    }
+
+    /// The client side of the exchange, for tests: our key to send, and the session once the
+    /// agent's key has arrived.
+    pub fn client_key() -> (SecretKey, String) {
+        let ours = SecretKey::generate(&mut OsRng);
+        let text = BASE64.encode(ours.public_key().as_bytes());
+        (ours, text)
+    }
+
+    pub fn client_finish(ours: &SecretKey, agent_key: &[u8]) -> Result<Self, CryptoError> {
+        let bytes = BASE64.decode(agent_key).map_err(|_| CryptoError::BadKey)?;
+        let agent = PublicKey::from_slice(&bytes).map_err(|_| CryptoError::BadKey)?;
+        Ok(Self {
+            shared: SalsaBox::new(&agent, ours),
+        })
+    }
+
+    /// Encrypts one message in oidc-agent's text form.
+    pub fn seal(&self, plaintext: &[u8]) -> String {
+        let nonce = SalsaBox::generate_nonce(&mut OsRng);
+        let sealed = self
+            .shared
+            .encrypt(&nonce, plaintext)
+            .expect("XSalsa20-Poly1305 encryption of a buffer in memory cannot fail");
+        format!(
+            "{}:{}:{}",
+            plaintext.len(),
+            BASE64.encode(nonce),
+            BASE64.encode(sealed)
+        )
+    }
+
+    /// Decrypts one message in oidc-agent's text form.
+    pub fn open(&self, message: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let (length, nonce, sealed) = split(message)?;
+        if sealed.len() != length + MAC_BYTES {
+            return Err(CryptoError::Malformed);
+        }
+        let nonce = crypto_box::Nonce::from_slice(&nonce);
+        self.shared
+            .decrypt(nonce, sealed.as_slice())
+            .map(Zeroizing::new)
+            .map_err(|_| CryptoError::Forged)
+    }
+}
+
+/// Whether `message` is a whole encrypted message (its ciphertext as long as its length says):
+/// one client `write` may reach us in pieces.
+pub fn is_complete(message: &[u8]) -> bool {
+    let text = trim(message);
+    let mut parts = text.splitn(3, |b| *b == b':');
+    let (Some(length), Some(_), Some(sealed)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Some(length) = std::str::from_utf8(length)
+        .ok()
+        .and_then(|l| l.parse::<usize>().ok())
+    else {
+        return false;
+    };
+    sealed.len()
+        >= (length.saturating_add(MAC_BYTES))
+            .div_ceil(3)
+            .saturating_mul(4)
+}
+
+fn trim(message: &[u8]) -> &[u8] {
+    let end = message
+        .iter()
+        .rposition(|b| !matches!(b, b'\0' | b'\n'))
+        .map_or(0, |i| i + 1);
+    &message[..end]
+}
+
+/// `length:nonce:ciphertext`, decoded.
+type Parts = (usize, Vec<u8>, Zeroizing<Vec<u8>>);
+
+fn split(message: &[u8]) -> Result<Parts, CryptoError> {
+    let text = std::str::from_utf8(trim(message)).map_err(|_| CryptoError::Malformed)?;
+    let mut parts = text.splitn(3, ':');
+    let (Some(length), Some(nonce), Some(sealed)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(CryptoError::Malformed);
+    };
+    let length: usize = length.parse().map_err(|_| CryptoError::Malformed)?;
+    let nonce = BASE64.decode(nonce).map_err(|_| CryptoError::Malformed)?;
+    if nonce.len() != NONCE_BYTES {
+        return Err(CryptoError::Malformed);
+    }
+    let sealed = Zeroizing::new(BASE64.decode(sealed).map_err(|_| CryptoError::Malformed)?);
+    Ok((length, nonce, sealed))
+}
+
+/// Encrypts and decrypts with a raw 32-byte key (`crypto_secretbox_easy`), as oidc-agent's
+/// account files do.
+pub fn secretbox_open(
+    key: &[u8; 32],
+    nonce: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
+    if nonce.len() != NONCE_BYTES {
+        return Err(CryptoError::Malformed);
+    }
+    let cipher = XSalsa20Poly1305::new(key.into());
+    cipher
+        .decrypt(crypto_secretbox::Nonce::from_slice(nonce), sealed)
+        .map(Zeroizing::new)
+        .map_err(|_| CryptoError::Forged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_and_the_agent_agree() {
+        let (client_secret, client_key) = Session::client_key();
+        assert_eq!(client_key.len(), KEY_MESSAGE_CHARS);
+        let (agent, agent_key) = Session::accept(client_key.as_bytes()).unwrap();
+        let client = Session::client_finish(&client_secret, agent_key.as_bytes()).unwrap();
+        let sealed = client.seal(br#"{"request":"check"}"#);
+        assert!(is_complete(sealed.as_bytes()));
+        assert!(!is_complete(&sealed.as_bytes()[..sealed.len() - 3]));
+        assert_eq!(
+            agent.open(sealed.as_bytes()).unwrap().as_slice(),
+            br#"{"request":"check"}"#
+        );
+        let reply = agent.seal(b"{}");
+        assert_eq!(client.open(reply.as_bytes()).unwrap().as_slice(), b"{}");
+    }
+
+    #[test]
+    fn tampering_and_bad_keys_are_refused() {
+        let (client_secret, client_key) = Session::client_key();
+        let (agent, agent_key) = Session::accept(client_key.as_bytes()).unwrap();
+        let client = Session::client_finish(&client_secret, agent_key.as_bytes()).unwrap();
+        let mut sealed = client.seal(b"hello world").into_bytes();
+        let last = sealed.len() - 2;
+        sealed[last] = if sealed[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(agent.open(&sealed).unwrap_err(), CryptoError::Forged);
+        assert_eq!(agent.open(b"5:xx:yy").unwrap_err(), CryptoError::Malformed);
+        assert!(Session::accept(b"AAAA").is_err());
+        assert!(Session::accept(&[0xff; 44]).is_err());
+    }
+}
