@@ -436,7 +436,7 @@ class TokConn:
         self.s.connect(path)
 
     def call(self, request):
-        body = json.dumps({"version": 2, "request": request}).encode()
+        body = json.dumps({"version": 3, "request": request}).encode()
         self.s.sendall(struct.pack(">I", len(body)) + body)
         hdr = self._read(4)
         (n,) = struct.unpack(">I", hdr)
@@ -950,7 +950,7 @@ def s8_throughput(rep, tok, sockbench, secs):
     rep.section("8. Agent throughput over the socket (cached default token)",
                 f"`bench/sockbench.rs`: N persistent connections, one thread each, each sending "
                 f"the same token request back to back for {secs} s.")
-    req = json.dumps({"version": 2, "request": token_req(None, [])})
+    req = json.dumps({"version": 3, "request": token_req(None, [])})
     rows, data = [], {}
     for n in (1, 16, 256):
         r = subprocess.run([sockbench, tok.socket, str(n), str(secs), req], capture_output=True,
