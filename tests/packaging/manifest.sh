@@ -6,6 +6,7 @@
 #   tests/packaging/manifest.sh check DIR VERSION   compare DIR's artefacts with the manifests
 #   tests/packaging/manifest.sh write DIR VERSION   rewrite the manifests from DIR's artefacts
 set -euo pipefail
+export LC_ALL=C  # one sort order (and tool output) wherever it runs
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 mode=${1:?usage: manifest.sh check|write DIR VERSION}
