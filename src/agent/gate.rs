@@ -75,7 +75,7 @@ impl Gate {
         self.open().map_err(|_| {
             Failure::new(
                 ErrorKind::AgentLocked,
-                "the agent was locked (`tok lock`) while this request was in flight: its token was dropped (a rotated refresh token was stored first); run `tok unlock` to resume",
+                "the agent was locked (`tok lock`) while this request was in flight: its token was dropped (a refresh token the provider rotated was stored first, so the login is kept); run `tok unlock` to resume",
             )
         })
     }
