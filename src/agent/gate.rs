@@ -7,10 +7,12 @@
 use crate::protocol::ErrorKind;
 use crate::refresh::Failure;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tokio::sync::{watch, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Default)]
 pub struct Gate {
+    /// Tells the requests inside that a lock began (a confirmation prompt stops waiting).
+    lock_began: watch::Sender<bool>,
     /// `tok lock` is in force for a store without a key of its own: only `tok unlock` lifts it.
     locked: AtomicBool,
     /// A `tok lock` is under way.
@@ -35,6 +37,7 @@ pub struct Closed<'a> {
 impl Drop for Closed<'_> {
     fn drop(&mut self) {
         self.gate.closing.store(false, Ordering::SeqCst);
+        self.gate.lock_began.send_replace(false);
     }
 }
 
@@ -72,7 +75,7 @@ impl Gate {
         self.open().map_err(|_| {
             Failure::new(
                 ErrorKind::AgentLocked,
-                "the agent was locked (`tok lock`) while this request was in flight: its token was dropped (a rotated refresh token was stored first); run `tok unlock` to resume",
+                "the agent was locked (`tok lock`) while this request was in flight: its token was dropped (a refresh token the provider rotated was stored first, so the login is kept); run `tok unlock` to resume",
             )
         })
     }
@@ -81,12 +84,21 @@ impl Gate {
     pub async fn close(&self) -> Closed<'_> {
         let transition = self.transition.lock().await;
         self.closing.store(true, Ordering::SeqCst);
+        self.lock_began.send_replace(true);
         let inside = self.inside.write().await;
         Closed {
             gate: self,
             _inside: inside,
             _transition: transition,
         }
+    }
+
+    /// Completes when a `tok lock` begins: a request inside that waits for someone (a
+    /// confirmation prompt) gives up rather than hold the lock back.
+    pub async fn lock_begins(&self) {
+        let mut began = self.lock_began.subscribe();
+        // The sender lives as long as the gate, so this only ends when a lock begins.
+        let _ = began.wait_for(|began| *began).await;
     }
 
     /// Waits for a lock under way to finish (before an unlock).
@@ -105,6 +117,10 @@ mod tests {
     async fn a_lock_refuses_newcomers_at_once_and_waits_for_those_inside() {
         let gate = Arc::new(Gate::default());
         let pass = gate.enter().await.expect("an open gate lets in");
+        let prompt = {
+            let gate = Arc::clone(&gate);
+            tokio::spawn(async move { gate.lock_begins().await })
+        };
         let closer = {
             let gate = Arc::clone(&gate);
             tokio::spawn(async move {
@@ -125,6 +141,10 @@ mod tests {
             gate.enter().await.err().map(|f| f.kind),
             Some(ErrorKind::AgentLocked)
         );
+        tokio::time::timeout(Duration::from_secs(5), prompt)
+            .await
+            .expect("a request waiting for a prompt hears of the lock")
+            .unwrap();
         assert!(
             !closer.is_finished(),
             "the lock waits for the request inside"

@@ -180,7 +180,17 @@ async fn confirm_use(
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true);
     let answer = match command.spawn() {
-        Ok(mut child) => tokio::time::timeout(CONFIRM_TIMEOUT, child.wait()).await,
+        Ok(mut child) => tokio::select! {
+            answer = tokio::time::timeout(CONFIRM_TIMEOUT, child.wait()) => answer,
+            // The prompt is killed (kill_on_drop): `tok lock` does not wait for an answer.
+            () = state.gate.lock_begins() => {
+                let mut failure = refuse(format!(
+                    "the agent was locked (`tok lock`) while asking to confirm the use of `{name}`; run `tok unlock` to resume"
+                ));
+                failure.kind = ErrorKind::AgentLocked;
+                return Err(failure);
+            }
+        },
         Err(e) => {
             return Err(refuse(format!(
                 "cannot run the confirmation program {program}: {e}; the request for `{name}` is refused"

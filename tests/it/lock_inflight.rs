@@ -165,3 +165,53 @@ fn tok_lock_holds_while_a_refresh_is_in_flight_with_openbao() {
     env.login_cms(&provider);
     lock_holds_during_a_refresh(&provider, &env, &["unlock"]);
 }
+
+/// A confirmation prompt nobody answers does not hold `tok lock` back: the prompt is closed and
+/// its request refused with exit 7.
+#[test]
+fn tok_lock_does_not_wait_for_an_unanswered_confirmation_prompt() {
+    use crate::common::Approval;
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    let asked = env.path().join("asked");
+    let askpass = env.path().join("askpass");
+    std::fs::write(
+        &askpass,
+        format!("#!/bin/sh\n: > {}\nexec sleep 50\n", asked.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.set_env("TOK_ASKPASS", askpass.to_str().unwrap());
+    let issuer = provider.issuer.clone();
+    env.login(
+        &provider,
+        &[
+            "cms",
+            "--issuer",
+            &issuer,
+            "--scope",
+            "storage.read:/",
+            "--confirm",
+        ],
+        Approval::Approve,
+    )
+    .ok();
+    let waiting = env
+        .command(&["get", "--scope", "storage.read:/asked"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(20, || asked.exists()), "the prompt is shown");
+    let started = Instant::now();
+    env.run(&["lock"]).ok();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "tok lock waited {:?} for the prompt",
+        started.elapsed()
+    );
+    let got = wait_with_timeout(waiting, Duration::from_secs(20));
+    assert_eq!(got.status.code(), Some(7), "{got:?}");
+    assert!(got.stdout.is_empty(), "no token after the lock");
+    env.run(&["unlock"]).ok();
+}
