@@ -36,19 +36,29 @@ pub struct Session {
 impl Session {
     /// Takes the client's `base64(pk)` and returns the session with the agent's `base64(pk)`
     /// to send back.
+    ///
+    /// The agent's key pair is made once per agent, not per connection: every client sends a
+    /// fresh key, so each connection still gets its own shared key, and one X25519
+    /// multiplication less keeps `oidc-token` against tok as fast as against oidc-agent. What
+    /// is given up (forward secrecy against someone who records the socket and later reads the
+    /// agent's memory) protects nothing here: that memory holds the refresh tokens themselves.
     pub fn accept(client_key: &[u8]) -> Result<(Self, String), CryptoError> {
+        static AGENT_KEY: std::sync::OnceLock<(SecretKey, String)> = std::sync::OnceLock::new();
         let text = std::str::from_utf8(client_key).map_err(|_| CryptoError::BadKey)?;
         let bytes = BASE64
             .decode(text.trim_end_matches(['\0', '\n']))
             .map_err(|_| CryptoError::BadKey)?;
         let client = PublicKey::from_slice(&bytes).map_err(|_| CryptoError::BadKey)?;
-        let ours = SecretKey::generate(&mut OsRng);
-        let reply = BASE64.encode(ours.public_key().as_bytes());
+        let (ours, reply) = AGENT_KEY.get_or_init(|| {
+            let key = SecretKey::generate(&mut OsRng);
+            let public = BASE64.encode(key.public_key().as_bytes());
+            (key, public)
+        });
         Ok((
             Self {
-                shared: SalsaBox::new(&client, &ours),
+                shared: SalsaBox::new(&client, ours),
             },
-            reply,
+            reply.clone(),
         ))
     }
 
