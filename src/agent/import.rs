@@ -3,8 +3,8 @@
 //! points at them — after the issuer has answered discovery, so a typo or an unreachable
 //! provider leaves nothing behind.
 
-use super::holder::store_login;
-use super::state::{client_secret_key, Failure, State};
+use super::holder::commit_account;
+use super::state::{Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::protocol::{ErrorKind, ImportRequest, Response};
 
@@ -44,29 +44,15 @@ pub async fn import(state: &State, req: ImportRequest) -> Result<Response, Failu
         login_not_after: None,
         confirm: false,
     };
-    let acct_state = state.account(&name);
-    let mut slot = acct_state.refresh.lock().await;
-    if let Some(secret) = &req.client_secret {
-        state
-            .store_save(client_secret_key(&name), secret.expose())
-            .await?;
-    }
-    store_login(state, &name, &mut slot, req.refresh_token).await?;
-    drop(slot);
-    state.update_config(|c| {
-        c.accounts.insert(name.clone(), account);
-        if c.default_account.is_none() {
-            c.default_account = Some(name.clone());
-        }
-    })?;
-    state.set_needs_login(&name, None);
-    state.cache.remove_account(&name);
-    if state.store.shared() {
-        let config = state.config()?;
-        if let Err(f) = super::nodes::publish(state, &config).await {
-            tracing::warn!(account = %name, "cannot publish the account in the shared store: {}", f.message);
-        }
-    }
+    commit_account(
+        state,
+        &name,
+        account,
+        req.client_secret.as_ref(),
+        req.refresh_token,
+        false,
+    )
+    .await?;
     tracing::info!(account = %name, "account imported");
     Ok(Response::LoggedIn {
         account: name,

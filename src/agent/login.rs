@@ -4,7 +4,7 @@
 //! connection: if the user presses Ctrl-C (the connection closes), polling stops at once.
 
 use super::cache::{CacheKey, CachedToken};
-use super::holder::store_login;
+use super::holder::commit_account;
 use super::state::{client_secret_key, provider_failure, Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::oauth::{self, ClientCreds, OauthError};
@@ -190,31 +190,15 @@ where
         ));
     };
 
-    // Secrets first (durably), then the configuration that points at them.
-    let acct_state = state.account(&name);
-    let mut slot = acct_state.refresh.lock().await;
-    if let Some(secret) = &creds.client_secret {
-        state
-            .store_save(client_secret_key(&name), secret.expose())
-            .await?;
-    }
-    store_login(state, &name, &mut slot, refresh_token).await?;
-    drop(slot);
-    state.update_config(|c| {
-        c.accounts.insert(name.clone(), account);
-        if req.make_default || c.default_account.is_none() {
-            c.default_account = Some(name.clone());
-        }
-    })?;
-    state.set_needs_login(&name, None);
-    state.cache.remove_account(&name);
-    if state.store.shared() {
-        // Other nodes learn the account from the shared store.
-        let config = state.config()?;
-        if let Err(f) = super::nodes::publish(state, &config).await {
-            tracing::warn!(account = %name, "cannot publish the account in the shared store: {}", f.message);
-        }
-    }
+    commit_account(
+        state,
+        &name,
+        account,
+        creds.client_secret.as_ref(),
+        refresh_token,
+        req.make_default,
+    )
+    .await?;
     let now = crate::protocol::unix_now();
     let expires_at = crate::refresh::expiry(&tokens, now);
     // Cached only while the agent serves tokens (not after a `tok lock` meanwhile).

@@ -4,7 +4,7 @@
 
 use super::*;
 
-const FIXTURE: &str = include_str!("../../tests/oidc_agent/fixtures/wlcg-4.2.6");
+const FIXTURE: &str = include_str!("../../../tests/oidc_agent/fixtures/wlcg-4.2.6");
 /// The password tests/it/oidc_agent_import.rs gives oidc-gen.
 const PASSWORD: &str = "oidc-agent-pw";
 

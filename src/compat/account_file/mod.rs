@@ -167,5 +167,4 @@ fn parse_account(plain: &[u8]) -> Result<OidcAgentAccount, AccountFileError> {
 }
 
 #[cfg(test)]
-#[path = "account_file_tests.rs"]
 mod tests;
