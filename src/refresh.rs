@@ -6,8 +6,9 @@
 //! job-credential file under its lock (`credential/renew.rs`).
 
 use crate::oauth::{self, OauthError, Outcome, TokenSet};
-use crate::protocol::{unix_now, ErrorKind, ErrorReply};
+use crate::protocol::{ErrorKind, ErrorReply};
 use crate::secret::RefreshToken;
+use crate::time::unix_now;
 use std::future::Future;
 
 /// Assumed lifetime of an access token when the provider says nothing and it is not a JWT.

@@ -93,7 +93,7 @@ pub async fn logout(
 
 pub async fn status(state: &State) -> Result<Response, Failure> {
     let config = state.config()?;
-    let now = crate::protocol::unix_now();
+    let now = crate::time::unix_now();
     let path = crate::dirs::delegations_file();
     let record = tokio::task::spawn_blocking(move || super::delegations::load(&path))
         .await

@@ -48,9 +48,9 @@ impl Event {
         audiences: &[String],
         peer: &PeerInfo,
     ) -> Self {
-        let unix = crate::protocol::unix_now();
+        let unix = crate::time::unix_now();
         Event {
-            time: crate::protocol::rfc3339(unix),
+            time: crate::time::rfc3339(unix),
             unix,
             event: event.to_string(),
             account: account.to_string(),

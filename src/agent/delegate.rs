@@ -7,9 +7,10 @@ use super::state::{provider_failure, Failure, State};
 use super::tokens::get_token;
 use crate::oauth::{self, OauthError};
 use crate::protocol::{
-    unix_now, DelegateRequest, DelegationStatus, ErrorKind, JobCredential, Response, TokenRequest,
+    DelegateRequest, DelegationStatus, ErrorKind, JobCredential, Response, TokenRequest,
     CREDENTIAL_FORMAT,
 };
+use crate::time::unix_now;
 
 /// The subject token must outlive the exchange comfortably.
 const SUBJECT_MIN_VALID_SECS: u64 = 60;
@@ -54,15 +55,7 @@ pub async fn delegate(state: &State, req: DelegateRequest) -> Result<Response, F
     };
     let subject = get_token(
         state,
-        TokenRequest {
-            account: Some(name.clone()),
-            issuer: None,
-            scopes: vec![],
-            audiences: vec![],
-            min_valid_secs: Some(SUBJECT_MIN_VALID_SECS),
-            exact_scope: false,
-            force: false,
-        },
+        TokenRequest::login_token(&name, SUBJECT_MIN_VALID_SECS),
     )
     .await?;
     let creds = state.creds(&name, &account).await?;
@@ -120,7 +113,7 @@ pub async fn delegate(state: &State, req: DelegateRequest) -> Result<Response, F
         fingerprint = %status.fingerprint,
         scopes = ?status.scopes,
         audiences = ?status.audiences,
-        not_after = %crate::protocol::rfc3339(not_after),
+        not_after = %crate::time::rfc3339(not_after),
         "delegated a job credential"
     );
     record(delegations::Entry {

@@ -25,7 +25,7 @@ pub async fn import(state: &State, req: ImportRequest) -> Result<Response, Failu
     }
     let http = state.http(req.ca_file.as_deref()).await?;
     let md = state.metadata(&http, &req.issuer, true).await?;
-    let issuer = md.issuer.trim_end_matches('/').to_string();
+    let issuer = crate::net::issuer_base(&md.issuer).to_string();
     let mut scopes: Vec<String> = BASE_SCOPES.iter().map(|s| s.to_string()).collect();
     scopes.extend(req.scopes.iter().cloned());
     scopes.sort();

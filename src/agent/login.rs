@@ -58,7 +58,7 @@ where
     };
     let same_issuer = existing
         .as_ref()
-        .is_some_and(|a| a.issuer.trim_end_matches('/') == issuer.trim_end_matches('/'));
+        .is_some_and(|a| crate::net::same_issuer(&a.issuer, &issuer));
     let ca_file = req
         .ca_file
         .clone()
@@ -83,7 +83,7 @@ where
 
     let http = state.http(ca_file.as_deref()).await?;
     let md = state.metadata(&http, &issuer, true).await?;
-    let issuer = md.issuer.trim_end_matches('/').to_string();
+    let issuer = crate::net::issuer_base(&md.issuer).to_string();
 
     // Pick the client: given, reused from an earlier registration, or registered now.
     let (creds, registered) = match (&req.client_id, &existing) {
@@ -128,7 +128,7 @@ where
         // A new login starts a new lifetime: only what this login asked for.
         login_not_after: req
             .lifetime_secs
-            .map(|s| crate::protocol::unix_now().saturating_add(s)),
+            .map(|s| crate::time::unix_now().saturating_add(s)),
         confirm: req
             .confirm
             .unwrap_or_else(|| existing.as_ref().is_some_and(|a| a.confirm)),
@@ -199,7 +199,7 @@ where
         req.make_default,
     )
     .await?;
-    let now = crate::protocol::unix_now();
+    let now = crate::time::unix_now();
     let expires_at = crate::refresh::expiry(&tokens, now);
     // Cached only while the agent serves tokens (not after a `tok lock` meanwhile).
     let pass = state.gate.enter().await;

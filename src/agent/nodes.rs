@@ -227,7 +227,7 @@ pub async fn shared_access(
         granted_scopes: shared.granted_scopes,
     };
     token
-        .usable(crate::protocol::unix_now(), min_valid)
+        .usable(crate::time::unix_now(), min_valid)
         .then_some(token)
 }
 

@@ -8,7 +8,8 @@ use super::holder::forget_login;
 use super::peer::{Peer, PeerInfo};
 use super::state::{Failure, State};
 use super::tokens::get_token_traced;
-use crate::protocol::{unix_now, DelegateRequest, ErrorKind, Response, TokenGrant, TokenRequest};
+use crate::protocol::{DelegateRequest, ErrorKind, Response, TokenGrant, TokenRequest};
+use crate::time::unix_now;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -94,7 +95,7 @@ async fn admit(
                 ErrorKind::NeedsLogin,
                 format!(
                     "the login of `{name}` ended at {} (its --lifetime); the refresh token was forgotten: run `tok login {name}`",
-                    crate::protocol::rfc3339(end)
+                    crate::time::rfc3339(end)
                 ),
             ));
         }
@@ -116,7 +117,7 @@ pub async fn forget_expired_login(state: &State, name: &str, end: u64) -> Result
         name,
         Some(format!(
             "the login's lifetime ended at {}; its refresh token was forgotten",
-            crate::protocol::rfc3339(end)
+            crate::time::rfc3339(end)
         )),
     );
     tracing::info!(account = %name, "login lifetime ended: refresh token forgotten");

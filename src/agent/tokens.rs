@@ -8,9 +8,10 @@ use super::nodes::{self, LeaseHolder};
 use super::state::{Failure, State};
 use crate::config::{Account, Narrowing};
 use crate::oauth::{self, OauthError, Outcome, TokenSet};
-use crate::protocol::{unix_now, ErrorKind, TokenGrant, TokenRequest};
+use crate::protocol::{ErrorKind, TokenGrant, TokenRequest};
 use crate::refresh::{self, failure_kind, Holder};
 use crate::secret::RefreshToken;
+use crate::time::unix_now;
 
 /// One token request, resolved against the configuration.
 struct Wanted {
@@ -59,7 +60,7 @@ impl Wanted {
             grant.warning = Some(format!(
                 "account `{}` needs a new login ({reason}); this cached token is served until it expires at {}, then requests fail: run `tok login {}`",
                 self.name,
-                crate::protocol::rfc3339(expires_at),
+                crate::time::rfc3339(expires_at),
                 self.name
             ));
         }
@@ -234,15 +235,7 @@ async fn narrow_by_exchange(state: &State, wanted: Wanted) -> Result<TokenGrant,
     let account = &wanted.account;
     let base = get_token(
         state,
-        TokenRequest {
-            account: Some(name.clone()),
-            issuer: None,
-            scopes: vec![],
-            audiences: vec![],
-            min_valid_secs: Some(wanted.min_valid.max(30)),
-            exact_scope: false,
-            force: false,
-        },
+        TokenRequest::login_token(name, wanted.min_valid.max(30)),
     )
     .await?;
     let http = state.http(account.ca_file.as_deref()).await?;

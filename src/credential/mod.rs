@@ -7,13 +7,12 @@
 
 pub mod renew;
 
-use crate::dirs::euid;
 use crate::oauth::{ClientCreds, Metadata};
 use crate::protocol::{JobCredential, CREDENTIAL_FORMAT};
 use crate::scope::covers;
 use crate::tokenfile::{check_target, TokenFileError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Nothing tok writes comes near this; a larger file is not a credential.
@@ -63,16 +62,20 @@ pub fn load(path: &Path) -> Result<JobCredential, CredentialError> {
         .open(path)
         .map_err(read_err)?;
     let meta = file.metadata().map_err(read_err)?;
-    if meta.uid() != euid() {
-        return Err(CredentialError::NotOurs {
-            path: path.to_path_buf(),
-            owner: meta.uid(),
-        });
-    }
-    if meta.permissions().mode() & 0o077 != 0 {
+    match crate::dirs::check_private(&meta, crate::dirs::PrivateKind::Any) {
+        Ok(()) => {}
+        Err(crate::dirs::NotPrivate::NotOurs { owner, .. }) => {
+            return Err(CredentialError::NotOurs {
+                path: path.to_path_buf(),
+                owner,
+            })
+        }
         // File transfer to a worker node does not always keep 0600; a secret file must be.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(read_err)?;
+        Err(crate::dirs::NotPrivate::OpenToOthers { .. }) => file
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
+            .map_err(read_err)?,
+        // The metadata of an open file is never a symlink's, and any kind of file is taken.
+        Err(crate::dirs::NotPrivate::Symlink | crate::dirs::NotPrivate::WrongKind) => {}
     }
     if meta.len() > MAX_CREDENTIAL_BYTES {
         return Err(CredentialError::Format {

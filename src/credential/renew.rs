@@ -4,9 +4,10 @@
 
 use super::{allowed_request, client, load, metadata, save, CredentialError, CredentialLock};
 use crate::oauth::{self, OauthError, Outcome};
-use crate::protocol::{unix_now, ErrorKind, JobCredential, TokenGrant};
+use crate::protocol::{ErrorKind, JobCredential, TokenGrant};
 use crate::refresh::{self, failure_kind, Failure, Holder};
 use crate::secret::RefreshToken;
+use crate::time::unix_now;
 use std::path::Path;
 use std::time::Duration;
 /// Tries at writing a rotated refresh token back before giving up on it.
@@ -69,7 +70,7 @@ impl FileHolder<'_> {
         if unix_now() >= credential.not_after {
             return Err(CredentialError::Expired {
                 path: path.to_path_buf(),
-                not_after: crate::protocol::rfc3339(credential.not_after),
+                not_after: crate::time::rfc3339(credential.not_after),
             }
             .into());
         }
@@ -161,7 +162,7 @@ pub fn revoke_credential(credential: &JobCredential, path: &Path) -> Result<(), 
                 "{} lists no revocation endpoint, so the credential in {} stays valid at the provider until it expires ({}); delete the file to stop using it",
                 credential.issuer,
                 path.display(),
-                crate::protocol::rfc3339(credential.not_after)
+                crate::time::rfc3339(credential.not_after)
             ),
         });
     }

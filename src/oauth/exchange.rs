@@ -36,22 +36,43 @@ pub async fn narrow(
 ) -> Result<super::TokenSet, OauthError> {
     let scope = scopes.join(" ");
     let joined = audiences.join(" ");
-    let mut form: Vec<(&str, &str)> = vec![
-        ("grant_type", TOKEN_EXCHANGE_GRANT),
-        ("subject_token", subject.expose()),
-        ("subject_token_type", ACCESS_TOKEN_TYPE),
-        ("requested_token_type", ACCESS_TOKEN_TYPE),
-    ];
-    if !scopes.is_empty() {
-        form.push(("scope", &scope));
-    }
-    form::push_audiences(&mut form, audiences, &joined, audience_param);
+    let form = exchange_form(
+        subject,
+        ACCESS_TOKEN_TYPE,
+        &scope,
+        audiences,
+        &joined,
+        audience_param,
+    );
     let what = format!("token exchange (narrowing) at {}", md.token_endpoint);
     let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
     let mut tokens = form::token_answer(&what, status, &bytes)?;
     // A refresh token here would belong to nobody: drop it rather than mistake it for a rotation.
     tokens.refresh_token = None;
     Ok(tokens)
+}
+
+/// The RFC 8693 form: `subject` (an access token) traded for a `requested` token type with
+/// `scope` (left out when empty) and `audiences` (sent as the account's style asks).
+fn exchange_form<'a>(
+    subject: &'a AccessToken,
+    requested: &'a str,
+    scope: &'a str,
+    audiences: &'a [String],
+    joined_audiences: &'a str,
+    audience_param: AudienceParam,
+) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("grant_type", TOKEN_EXCHANGE_GRANT),
+        ("subject_token", subject.expose()),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("requested_token_type", requested),
+    ];
+    if !scope.is_empty() {
+        form.push(("scope", scope));
+    }
+    form::push_audiences(&mut form, audiences, joined_audiences, audience_param);
+    form
 }
 
 /// Whether the provider's metadata rules token exchange out (an empty list says nothing).
@@ -79,15 +100,15 @@ pub async fn delegate(
         scope.push("offline_access");
     }
     let scope = scope.join(" ");
-    let mut form: Vec<(&str, &str)> = vec![
-        ("grant_type", TOKEN_EXCHANGE_GRANT),
-        ("subject_token", subject.expose()),
-        ("subject_token_type", ACCESS_TOKEN_TYPE),
-        ("requested_token_type", REFRESH_TOKEN_TYPE),
-        ("scope", &scope),
-    ];
     let joined = audiences.join(" ");
-    form::push_audiences(&mut form, audiences, &joined, audience_param);
+    let form = exchange_form(
+        subject,
+        REFRESH_TOKEN_TYPE,
+        &scope,
+        audiences,
+        &joined,
+        audience_param,
+    );
     let what = format!("token exchange at {}", md.token_endpoint);
     let (status, bytes) = form::post(http, md, creds, &md.token_endpoint, &what, &form).await?;
     if !status.is_success() {

@@ -18,9 +18,6 @@ use serde::{Deserialize, Serialize};
 /// The wire version. Bump on any incompatible change to the types below.
 pub const PROTOCOL_VERSION: u32 = 3;
 
-// Kept at the old path while src/agent and src/credential still import them from here.
-pub use crate::time::{rfc3339, unix_now};
-
 /// What the client sends: the version it speaks and one request.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Envelope {
@@ -111,6 +108,18 @@ pub struct TokenRequest {
     /// Refresh even when a cached token would do (`tok get --force`).
     #[serde(default)]
     pub force: bool,
+}
+
+impl TokenRequest {
+    /// The account's own token (its login scopes, no audience) with at least `min_valid_secs`
+    /// left: what a token exchange trades in.
+    pub fn login_token(account: &str, min_valid_secs: u64) -> Self {
+        Self {
+            account: Some(account.to_string()),
+            min_valid_secs: Some(min_valid_secs),
+            ..Self::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
