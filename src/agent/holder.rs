@@ -4,12 +4,11 @@
 //! before the account's next refresh.
 
 use super::slot::{AccountState, RefreshSlot};
-use super::state::{client_secret_key, refresh_key, State};
-use crate::config::Account;
+use super::state::{refresh_key, State};
 use crate::oauth::{OauthError, Outcome};
 use crate::protocol::ErrorKind;
 use crate::refresh::{Failure, Holder};
-use crate::secret::{ClientSecret, RefreshToken};
+use crate::secret::RefreshToken;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use tokio::sync::MutexGuard;
@@ -79,44 +78,6 @@ pub async fn store_login(
 ) -> Result<(), Failure> {
     state.store_save(refresh_key(name), token.expose()).await?;
     *slot = RefreshSlot::Present(token);
-    Ok(())
-}
-
-/// Makes a new login (`tok login`, `tok import`) an account: its secrets first, durably, then
-/// the configuration that points at them; the account is then usable and, on a shared store,
-/// published for the other nodes.
-pub async fn commit_account(
-    state: &State,
-    name: &str,
-    account: Account,
-    client_secret: Option<&ClientSecret>,
-    token: RefreshToken,
-    make_default: bool,
-) -> Result<(), Failure> {
-    let acct_state = state.account(name);
-    let mut slot = acct_state.refresh.lock().await;
-    if let Some(secret) = client_secret {
-        state
-            .store_save(client_secret_key(name), secret.expose())
-            .await?;
-    }
-    store_login(state, name, &mut slot, token).await?;
-    drop(slot);
-    state.update_config(|c| {
-        c.accounts.insert(name.to_string(), account);
-        if make_default || c.default_account.is_none() {
-            c.default_account = Some(name.to_string());
-        }
-    })?;
-    state.set_needs_login(name, None);
-    state.cache.remove_account(name);
-    if state.store.shared() {
-        // Other nodes learn the account from the shared store.
-        let config = state.config()?;
-        if let Err(f) = super::nodes::publish(state, &config).await {
-            tracing::warn!(account = %name, "cannot publish the account in the shared store: {}", f.message);
-        }
-    }
     Ok(())
 }
 

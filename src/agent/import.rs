@@ -3,7 +3,7 @@
 //! points at them — after the issuer has answered discovery, so a typo or an unreachable
 //! provider leaves nothing behind.
 
-use super::holder::commit_account;
+use super::login::commit_account;
 use super::state::{Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::protocol::{ErrorKind, ImportRequest, Response};

@@ -4,11 +4,12 @@
 //! connection: if the user presses Ctrl-C (the connection closes), polling stops at once.
 
 use super::cache::{CacheKey, CachedToken};
-use super::holder::commit_account;
+use super::holder::store_login;
 use super::state::{client_secret_key, provider_failure, Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::oauth::{self, ClientCreds, OauthError};
 use crate::protocol::{DeviceCodePrompt, ErrorKind, LoginRequest, Response};
+use crate::secret::{ClientSecret, RefreshToken};
 use std::future::Future;
 
 /// Runs a login. `send` delivers the device-code prompt; `cancelled` resolves when the client
@@ -226,4 +227,42 @@ where
         issuer,
         client_id: creds.client_id,
     })
+}
+
+/// Makes a new login (`tok login`, `tok import`) an account: its secrets first, durably, then
+/// the configuration that points at them; the account is then usable and, on a shared store,
+/// published for the other nodes.
+pub async fn commit_account(
+    state: &State,
+    name: &str,
+    account: Account,
+    client_secret: Option<&ClientSecret>,
+    token: RefreshToken,
+    make_default: bool,
+) -> Result<(), Failure> {
+    let acct_state = state.account(name);
+    let mut slot = acct_state.refresh.lock().await;
+    if let Some(secret) = client_secret {
+        state
+            .store_save(client_secret_key(name), secret.expose())
+            .await?;
+    }
+    store_login(state, name, &mut slot, token).await?;
+    drop(slot);
+    state.update_config(|c| {
+        c.accounts.insert(name.to_string(), account);
+        if make_default || c.default_account.is_none() {
+            c.default_account = Some(name.to_string());
+        }
+    })?;
+    state.set_needs_login(name, None);
+    state.cache.remove_account(name);
+    if state.store.shared() {
+        // Other nodes learn the account from the shared store.
+        let config = state.config()?;
+        if let Err(f) = super::nodes::publish(state, &config).await {
+            tracing::warn!(account = %name, "cannot publish the account in the shared store: {}", f.message);
+        }
+    }
+    Ok(())
 }
