@@ -290,7 +290,8 @@ class Soak:
                 return
             states = {a.get("name"): a.get("state") for a in reply.get("accounts", [])}
             for a in self.accounts:
-                if states.get(a) != "ok":
+                # "refreshing": a refresh is in flight for it (the slot is busy), a live login.
+                if states.get(a) not in ("ok", "refreshing"):
                     self.lost_login.append(f"status: account {a} is {states.get(a)!r}")
                     return
             self.ok[kind] += 1
@@ -768,7 +769,7 @@ def main():
         # Still whole: the logins survived, each cached combination is served.
         status = call(tok.socket, {"type": "status"})
         for a in status["accounts"]:
-            if a["state"] != "ok":
+            if a["state"] not in ("ok", "refreshing"):
                 soak.lost_login.append(f"after the soak: {a['name']} is {a['state']} ({a.get('reason')})")
         for account, scopes, auds in combos[:2]:
             r = call(tok.socket, token_request(account, scopes, auds))
