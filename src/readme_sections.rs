@@ -11,7 +11,8 @@ pub fn check(name: &str, source: &str, want: &str, regenerate: &str) {
     let begin = format!("<!-- {name}: generated from {source} -->\n");
     let end_marker = format!("<!-- end of {name} -->");
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(&path).unwrap();
+    let readme = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let start = readme
         .find(&begin)
         .unwrap_or_else(|| panic!("README.md lacks the marker {begin}"))
@@ -25,7 +26,8 @@ pub fn check(name: &str, source: &str, want: &str, regenerate: &str) {
     }
     if std::env::var_os("TOK_REGENERATE").is_some() {
         let new = format!("{}{want}{}", &readme[..start], &readme[end..]);
-        std::fs::write(&path, new).unwrap();
+        std::fs::write(&path, new)
+            .unwrap_or_else(|e| panic!("cannot rewrite {}: {e}", path.display()));
     } else {
         panic!("README.md's {name} table is stale: {regenerate}");
     }
