@@ -8,6 +8,7 @@ mod delegate;
 mod delegations;
 mod gate;
 mod holder;
+mod kept_metadata;
 mod import;
 mod listener;
 mod logging;
@@ -104,7 +105,8 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         Arc::from(opened.store),
         opened.kind,
         opened.reason,
-    ));
+    )
+    .keeping_metadata(socket.with_file_name(kept_metadata::FILE_NAME)));
     tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
     if state.store.shared() {
         // Before answering anyone: a node that never logged in must know the accounts.

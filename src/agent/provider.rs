@@ -90,10 +90,15 @@ impl State {
         }
         match oauth::discover(http, issuer).await {
             Ok(md) => {
-                self.metadata
-                    .lock()
-                    .expect("metadata lock")
-                    .insert(issuer.to_string(), (md.clone(), std::time::Instant::now()));
+                let mut known = self.metadata.lock().expect("metadata lock");
+                known.insert(issuer.to_string(), (md.clone(), std::time::Instant::now()));
+                if let Some(path) = &self.kept_metadata {
+                    // Off the request's path: the file helps the next agent, not this answer.
+                    let (path, snapshot) = (path.clone(), known.clone());
+                    tokio::task::spawn_blocking(move || {
+                        super::kept_metadata::save(&path, &snapshot)
+                    });
+                }
                 Ok(md)
             }
             Err(e) if e.outcome() == Outcome::TryLater && known.is_some() => {

@@ -45,6 +45,8 @@ pub struct State {
     /// One HTTP client per CA file, and provider metadata by issuer (see `provider.rs`).
     pub(super) http: Mutex<HashMap<Option<String>, reqwest::Client>>,
     pub(super) metadata: Mutex<HashMap<String, (Metadata, std::time::Instant)>>,
+    /// Where discovered metadata is kept across restarts (`kept_metadata.rs`), if anywhere.
+    pub(super) kept_metadata: Option<PathBuf>,
     pub shutdown: tokio::sync::Notify,
     stopping: std::sync::atomic::AtomicBool,
     /// What every request that hands out a token passes, and `tok lock` closes.
@@ -97,6 +99,7 @@ impl State {
             accounts: Mutex::new(HashMap::new()),
             http: Mutex::new(HashMap::new()),
             metadata: Mutex::new(HashMap::new()),
+            kept_metadata: None,
             shutdown: tokio::sync::Notify::new(),
             stopping: std::sync::atomic::AtomicBool::new(false),
             gate: Gate::default(),
@@ -104,6 +107,18 @@ impl State {
             lease_holder: this_node(),
             shared_accounts: Mutex::new(Default::default()),
         }
+    }
+
+    /// Keeps discovered provider metadata in `path` across restarts, starting from what an
+    /// earlier agent kept there.
+    pub fn keeping_metadata(mut self, path: PathBuf) -> Self {
+        let kept = super::kept_metadata::load(&path, super::provider::METADATA_TTL);
+        if !kept.is_empty() {
+            tracing::debug!(issuers = kept.len(), "provider metadata kept by an earlier agent");
+        }
+        self.metadata = Mutex::new(kept);
+        self.kept_metadata = Some(path);
+        self
     }
 
     /// The current configuration, re-read when the file changed on disk (hand edits), with the

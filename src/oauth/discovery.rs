@@ -4,7 +4,7 @@
 use super::{ClientCreds, OauthError};
 use crate::net;
 use crate::secret::ClientSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Connect timeout for every provider call.
@@ -13,7 +13,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The parts of the provider's metadata tok uses.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Metadata {
     pub issuer: String,
     pub token_endpoint: String,
@@ -193,6 +193,20 @@ pub(crate) fn merge(
         first.entry(k).or_insert(v);
     }
     first
+}
+
+/// Metadata kept from an earlier discovery (the agent's copy on disk), held to the same rules
+/// as a fresh document: it must name `issuer` and every endpoint must pass the https rule.
+pub fn recheck(issuer: &str, md: &Metadata) -> Result<Metadata, OauthError> {
+    let serde_json::Value::Object(doc) = serde_json::to_value(md)
+        .map_err(|e| OauthError::Transient(format!("kept metadata of {issuer}: {e}")))?
+    else {
+        return Err(OauthError::Transient(format!(
+            "kept metadata of {issuer} is not an object"
+        )));
+    };
+    let doc = check_document("the kept metadata", issuer, serde_json::Value::Object(doc))?;
+    metadata(issuer, doc)
 }
 
 /// The merged documents as [`Metadata`], every endpoint held to the https rule.

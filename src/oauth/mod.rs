@@ -12,7 +12,7 @@ mod tokens;
 
 pub use device::{device_authorize, device_poll};
 pub use discovery::{
-    discover, http_client, http_client_trusting, register, request_timeout, Metadata,
+    discover, http_client, http_client_trusting, recheck, register, request_timeout, Metadata,
     CONNECT_TIMEOUT, REQUEST_TIMEOUT,
 };
 pub(crate) use errors::{classify, desc};
