@@ -15,3 +15,26 @@ pub fn rfc3339(unix: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix))
         .to_string()
 }
+
+/// A span as people say it, to one unit: "12 days", "5 hours", "1 minute", "30 seconds".
+pub fn span(secs: u64) -> String {
+    let (n, unit) = match secs {
+        0..=119 => (secs, "second"),
+        120..=7199 => (secs / 60, "minute"),
+        7200..=172_799 => (secs / 3600, "hour"),
+        _ => (secs / 86400, "day"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spans_read_as_people_say_them() {
+        assert_eq!(super::span(1), "1 second");
+        assert_eq!(super::span(90), "90 seconds");
+        assert_eq!(super::span(5 * 3600 + 10), "5 hours");
+        assert_eq!(super::span(12 * 86400 + 5), "12 days");
+        assert_eq!(super::span(2 * 86400), "2 days");
+    }
+}

@@ -101,6 +101,7 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
     let mut accounts = Vec::with_capacity(config.accounts.len());
     for (name, a) in &config.accounts {
         let (login_state, reason) = login_state(state, name).await;
+        let ends = super::login_end::known_end(state, name, a);
         accounts.push(AccountStatus {
             name: name.clone(),
             issuer: a.issuer.clone(),
@@ -125,6 +126,8 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
             scope_warning: state.scope_warning(name),
             confirm: a.confirm,
             login_not_after: a.login_not_after,
+            login_ends_at: ends.map(|e| e.at),
+            login_end_source: ends.map(|e| e.source),
         });
     }
     Ok(Response::Status(StatusReport {

@@ -132,19 +132,16 @@ pub fn token_answer(
         expires_in: Option<serde_json::Value>,
         #[serde(default)]
         scope: Option<String>,
+        #[serde(default)]
+        refresh_expires_in: Option<serde_json::Value>,
     }
     let answer: Answer = serde_json::from_slice(bytes).map_err(|_| {
         OauthError::Transient(format!(
             "{what} answered HTTP {status} with a body that is not a token response"
         ))
     })?;
-    // Some providers send the number as a string; anything else means "not said".
-    let expires_in = match answer.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_u64(),
-        Some(serde_json::Value::String(s)) => s.parse().ok(),
-        _ => None,
-    }
-    .map(|s| Duration::from_secs(s).min(MAX_EXPIRES_IN));
+    let expires_in =
+        seconds(answer.expires_in.as_ref()).map(|s| Duration::from_secs(s).min(MAX_EXPIRES_IN));
     super::check_access_token(&answer.access_token)?;
     Ok(TokenSet {
         access_token: answer.access_token,
@@ -153,7 +150,29 @@ pub fn token_answer(
         scopes: answer
             .scope
             .map(|s| s.split_whitespace().map(str::to_string).collect()),
+        refresh_expires_in: login_seconds(answer.refresh_expires_in.as_ref()),
     })
+}
+
+/// A number of seconds in a token answer. Some providers send the number as a string;
+/// anything else means "not said".
+fn seconds(value: Option<&serde_json::Value>) -> Option<u64> {
+    match value? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// No login is believed to last longer than this (ten years), whatever a provider says.
+pub const MAX_LOGIN_SECS: u64 = 3650 * 86400;
+
+/// `refresh_expires_in`: how long the login lasts from now. Keycloak sends `0` for a refresh
+/// token with no limit (an offline token), which says nothing about an end.
+pub fn login_seconds(value: Option<&serde_json::Value>) -> Option<Duration> {
+    seconds(value)
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s.min(MAX_LOGIN_SECS)))
 }
 
 /// Classifies a token endpoint's failure by the OAuth error, else by the HTTP status.
