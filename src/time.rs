@@ -16,13 +16,15 @@ pub fn rfc3339(unix: u64) -> String {
         .to_string()
 }
 
-/// A span as people say it, to one unit: "12 days", "5 hours", "1 minute", "30 seconds".
+/// A span as people say it, to the nearest whole unit: "12 days", "5 hours", "1 minute",
+/// "30 seconds" (11 days 23 hours is "12 days").
 pub fn span(secs: u64) -> String {
+    let nearest = |unit: u64| (secs + unit / 2) / unit;
     let (n, unit) = match secs {
         0..=119 => (secs, "second"),
-        120..=7199 => (secs / 60, "minute"),
-        7200..=172_799 => (secs / 3600, "hour"),
-        _ => (secs / 86400, "day"),
+        120..=7199 => (nearest(60), "minute"),
+        7200..=172_799 => (nearest(3600), "hour"),
+        _ => (nearest(86400), "day"),
     };
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
@@ -36,5 +38,6 @@ mod tests {
         assert_eq!(super::span(5 * 3600 + 10), "5 hours");
         assert_eq!(super::span(12 * 86400 + 5), "12 days");
         assert_eq!(super::span(2 * 86400), "2 days");
+        assert_eq!(super::span(12 * 86400 - 5), "12 days");
     }
 }
