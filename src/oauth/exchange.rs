@@ -134,10 +134,6 @@ pub(crate) fn parse_success(
         expires_in: Option<u64>,
         #[serde(default)]
         refresh_token_expires_in: Option<u64>,
-        /// Keycloak's name for the same (its exchanged refresh tokens end with the user's
-        /// session, and this says when).
-        #[serde(default)]
-        refresh_expires_in: Option<serde_json::Value>,
         #[serde(default)]
         scope: Option<String>,
     }
@@ -168,23 +164,15 @@ pub(crate) fn parse_success(
             "{what} answered with an empty token"
         )));
     }
-    let said = body
+    let lifetime = body
         .refresh_token_expires_in
-        .filter(|s| *s > 0)
-        .map(Duration::from_secs)
-        .or(form::login_seconds(body.refresh_expires_in.as_ref()))
         .or(if issued_refresh {
-            body.expires_in.filter(|s| *s > 0).map(Duration::from_secs)
+            body.expires_in
         } else {
             None
-        });
-    // A JWT refresh token ends at its `exp` at the latest, whatever the answer says.
-    let exp = super::refresh_token_expiry(&token)
-        .map(|exp| Duration::from_secs(exp.saturating_sub(crate::time::unix_now())));
-    let lifetime = match (said, exp) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+        })
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs);
     Ok(Delegated {
         refresh_token: token,
         lifetime,
@@ -215,19 +203,6 @@ mod tests {
         let d = ok(r#"{"access_token":"AT","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","refresh_token":"RT2","expires_in":60}"#).unwrap();
         assert_eq!(d.refresh_token.expose(), "RT2");
         assert_eq!(d.lifetime, None, "expires_in is the access token's here");
-    }
-
-    /// Issue 20: Keycloak says how long an exchanged refresh token lasts (its session) in
-    /// `refresh_expires_in`; `0` there means no limit.
-    #[test]
-    fn keycloak_refresh_expires_in_caps_the_credential() {
-        let d = ok(r#"{"access_token":"AT","refresh_token":"RT","expires_in":60,"refresh_expires_in":1800}"#).unwrap();
-        assert_eq!(d.lifetime, Some(Duration::from_secs(1800)));
-        let d = ok(
-            r#"{"access_token":"AT","refresh_token":"RT","expires_in":60,"refresh_expires_in":0}"#,
-        )
-        .unwrap();
-        assert_eq!(d.lifetime, None);
     }
 
     #[test]
