@@ -263,7 +263,7 @@ mod tests {
             (end.at, end.source),
             (1_050, LoginEndSource::RefreshExpiresIn)
         );
-        let token = RefreshToken::new(&jwt(1_020));
+        let token = RefreshToken::new(jwt(1_020));
         let end = login_end(Some(Duration::from_secs(50)), &token, now).unwrap();
         assert_eq!(
             (end.at, end.source),
@@ -271,7 +271,7 @@ mod tests {
         );
         // Through the core: the rotated token's exp, not the spent one's.
         let mut h = Recorder {
-            token: RefreshToken::new(&jwt(10)),
+            token: RefreshToken::new(jwt(10)),
             committed: vec![],
             refused: false,
         };
