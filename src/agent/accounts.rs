@@ -66,6 +66,13 @@ pub async fn logout(
     forget_login(state, &name, &mut slot).await?;
     drop(slot);
     state.set_needs_login(&name, Some("logged out".into()));
+    // What the provider said about the end was about this login.
+    state.account(&name).set_login_end(None);
+    state.update_config_if(|c| {
+        c.accounts
+            .get_mut(&name)
+            .is_some_and(|a| a.login_end.take().is_some())
+    })?;
     state.cache.remove_account(&name);
     if forget {
         if account.has_client_secret {

@@ -5,7 +5,7 @@
 //! remembered in a small 0600 file so that an agent restart does not warn again.
 
 use super::state::{Failure, State};
-use crate::config::{Account, Config};
+use crate::config::Account;
 use crate::protocol::{ErrorKind, LoginEnd, LoginEndSource};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -73,7 +73,8 @@ pub fn explain(state: &State, name: &str, account: &Account, failure: Failure) -
 
 /// The warning `tok get` shows when the login ends within the configured threshold, unless
 /// this account was warned about less than a day ago.
-pub async fn warning(state: &State, name: &str, config: &Config) -> Option<String> {
+pub async fn warning(state: &State, name: &str) -> Option<String> {
+    let config = state.config().ok()?;
     let account = config.accounts.get(name)?;
     let end = known_end(state, name, account)?;
     let now = crate::time::unix_now();

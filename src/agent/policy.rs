@@ -26,8 +26,7 @@ pub async fn serve_token(
     let name = admit(state, req.account.as_deref(), req.issuer.as_deref()).await?;
     let info = peer.describe();
     confirm_use(state, &name, "a token", &req.scopes, &req.audiences, &info).await?;
-    let (mut grant, origin) = get_token_traced(state, req).await?;
-    grant.login_warning = super::login_end::warning(state, &name, &state.config()?).await;
+    let (grant, origin) = get_token_traced(state, req).await?;
     // A `tok lock` that began meanwhile drops the token (a rotation was stored already).
     state.gate.still_open()?;
     let mut event = Event::new(

@@ -248,4 +248,8 @@ fn a_relogin_keeps_the_cache_until_the_new_login_is_stored() {
         json!(["offline_access", "openid", "storage.read:/"])
     );
     assert_end(&env, unix_now() + 20 * DAY, "refresh_expires_in");
+    // A logout ends the login: no end is shown for it any more.
+    env.run(&["logout", "cms"]).ok();
+    let acct = account_json(&env);
+    assert!(acct.get("login_ends_at").is_none(), "{acct}");
 }
