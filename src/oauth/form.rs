@@ -236,3 +236,31 @@ pub fn error_body(bytes: &[u8]) -> Option<(String, Option<String>)> {
         .ok()
         .map(|b| (b.error, b.error_description))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: `refresh_expires_in` is read from a token answer, by tok's own parser (refresh,
+    /// exchange) and through the oauth2 crate (the device flow's poll) alike; `0` is Keycloak's
+    /// "no limit" and says nothing.
+    #[test]
+    fn refresh_expires_in_is_read_by_both_parsers() {
+        for (field, want) in [
+            (r#","refresh_expires_in":1800"#, Some(1800)),
+            (r#","refresh_expires_in":"1800""#, Some(1800)),
+            (r#","refresh_expires_in":0"#, None),
+            (r#","refresh_expires_in":-5"#, None),
+            ("", None),
+        ] {
+            let body =
+                format!(r#"{{"access_token":"AT","token_type":"Bearer","expires_in":60{field}}}"#);
+            let ours = token_answer("x", reqwest::StatusCode::OK, body.as_bytes()).unwrap();
+            let want = want.map(Duration::from_secs);
+            assert_eq!(ours.refresh_expires_in, want, "{body}");
+            let crate_answer: super::super::TokenAnswer = serde_json::from_str(&body).unwrap();
+            let theirs = super::super::token_set(&crate_answer).unwrap();
+            assert_eq!(theirs.refresh_expires_in, want, "{body}");
+        }
+    }
+}
