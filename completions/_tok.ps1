@@ -33,8 +33,8 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a job credential at the provider (RFC 7009) and remove its file')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell (to install it: see the README, "Building")')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
-            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts, when each login ends, and cached tokens (never token values)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts, when each login ends, and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit trail: which process got which token, when (never token values)')
             [CompletionResult]::new('issuers', 'issuers', [CompletionResultType]::ParameterValue, 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)')
@@ -169,7 +169,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;status' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (a login''s end: `login_ends_at`, unix seconds, and `login_end_source`)')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'One line per account: name, state, issuer, time left on its longest-lived token')
             [CompletionResult]::new('--short', '--short', [CompletionResultType]::ParameterName, 'One line per account: name, state, issuer, time left on its longest-lived token')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -179,7 +179,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             break
         }
         'tok;list' {
-            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output (a login''s end: `login_ends_at`, unix seconds, and `login_end_source`)')
             [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'One line per account: name, state, issuer, time left on its longest-lived token')
             [CompletionResult]::new('--short', '--short', [CompletionResultType]::ParameterName, 'One line per account: name, state, issuer, time left on its longest-lived token')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -367,7 +367,7 @@ Register-ArgumentCompleter -Native -CommandName 'tok' -ScriptBlock {
             [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a job credential at the provider (RFC 7009) and remove its file')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Print the shell integration snippet: eval "$(tok init bash)"')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print the completion script for a shell (to install it: see the README, "Building")')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts and cached tokens (never token values)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the agent, the store, accounts, when each login ends, and cached tokens (never token values)')
             [CompletionResult]::new('logout', 'logout', [CompletionResultType]::ParameterValue, 'Revoke an account''s refresh token at the provider and forget it')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Show the audit trail: which process got which token, when (never token values)')
             [CompletionResult]::new('issuers', 'issuers', [CompletionResultType]::ParameterValue, 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)')

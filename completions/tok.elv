@@ -30,8 +30,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand revoke 'Revoke a job credential at the provider (RFC 7009) and remove its file'
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand completions 'Print the completion script for a shell (to install it: see the README, "Building")'
-            cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
-            cand list 'Show the agent, the store, accounts and cached tokens (never token values)'
+            cand status 'Show the agent, the store, accounts, when each login ends, and cached tokens (never token values)'
+            cand list 'Show the agent, the store, accounts, when each login ends, and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
             cand audit 'Show the audit trail: which process got which token, when (never token values)'
             cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'
@@ -157,7 +157,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --version 'Print version'
         }
         &'tok;status'= {
-            cand --json 'Machine-readable output'
+            cand --json 'Machine-readable output (a login''s end: `login_ends_at`, unix seconds, and `login_end_source`)'
             cand -s 'One line per account: name, state, issuer, time left on its longest-lived token'
             cand --short 'One line per account: name, state, issuer, time left on its longest-lived token'
             cand -h 'Print help (see more with ''--help'')'
@@ -166,7 +166,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --version 'Print version'
         }
         &'tok;list'= {
-            cand --json 'Machine-readable output'
+            cand --json 'Machine-readable output (a login''s end: `login_ends_at`, unix seconds, and `login_end_source`)'
             cand -s 'One line per account: name, state, issuer, time left on its longest-lived token'
             cand --short 'One line per account: name, state, issuer, time left on its longest-lived token'
             cand -h 'Print help (see more with ''--help'')'
@@ -328,7 +328,7 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand revoke 'Revoke a job credential at the provider (RFC 7009) and remove its file'
             cand init 'Print the shell integration snippet: eval "$(tok init bash)"'
             cand completions 'Print the completion script for a shell (to install it: see the README, "Building")'
-            cand status 'Show the agent, the store, accounts and cached tokens (never token values)'
+            cand status 'Show the agent, the store, accounts, when each login ends, and cached tokens (never token values)'
             cand logout 'Revoke an account''s refresh token at the provider and forget it'
             cand audit 'Show the audit trail: which process got which token, when (never token values)'
             cand issuers 'List the issuer presets `tok login NAME` and `--issuer NAME` accept (built in, and $XDG_CONFIG_HOME/tok/issuers.toml)'

@@ -4,7 +4,7 @@
 //! up changes. Secrets never go here: refresh tokens and client secrets live in the store.
 
 use crate::protocol::AudienceParam;
-pub use crate::protocol::Narrowing;
+pub use crate::protocol::{LoginEnd, LoginEndSource, Narrowing};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,9 @@ pub const BASE_SCOPES: &[&str] = &["openid", "offline_access"];
 
 /// A cached token is handed out only while it has at least this long to live.
 pub const DEFAULT_MIN_VALID_SECS: u64 = 60;
+
+/// `tok get` and friends warn this many days before a login ends (`login_warning_days`).
+pub const DEFAULT_LOGIN_WARNING_DAYS: u64 = 3;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -33,6 +36,10 @@ pub struct Config {
     /// agent starts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oidc_agent_socket: Option<bool>,
+    /// Warn on stderr (once a day per account) when a login ends within this many days
+    /// (default 3; 0 turns the warning off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_warning_days: Option<u64>,
     #[serde(default)]
     pub accounts: BTreeMap<String, Account>,
 }
@@ -70,6 +77,10 @@ pub struct Account {
     /// The agent forgets the login at this time (unix seconds; `tok login --lifetime`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_not_after: Option<u64>,
+    /// When the provider said the login ends (`refresh_expires_in`, a JWT refresh token's
+    /// `exp`), learned at the login and moved by refreshes; not a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_end: Option<LoginEnd>,
     /// Each use must be confirmed through TOK_ASKPASS (`tok login --confirm`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confirm: bool,
@@ -93,6 +104,18 @@ pub enum ConfigError {
     BadName(String),
     #[error("{path}: default_min_valid `{value}` is not a duration such as 60s or 5m")]
     BadDuration { path: PathBuf, value: String },
+}
+
+impl Account {
+    /// When the login ends, as far as anyone said: the earliest of the provider's word and
+    /// `--lifetime`.
+    pub fn login_ends(&self, provider: Option<LoginEnd>) -> Option<LoginEnd> {
+        let lifetime = self.login_not_after.map(|at| LoginEnd {
+            at,
+            source: LoginEndSource::Lifetime,
+        });
+        LoginEnd::earliest(provider.or(self.login_end), lifetime)
+    }
 }
 
 impl Config {
@@ -155,6 +178,13 @@ impl Config {
                     value: v.clone(),
                 }),
         }
+    }
+
+    /// How long before a login's end `tok get` starts warning; 0: never.
+    pub fn login_warning_secs(&self) -> u64 {
+        self.login_warning_days
+            .unwrap_or(DEFAULT_LOGIN_WARNING_DAYS)
+            .saturating_mul(86400)
     }
 
     /// Finds the account a request means: by name, by issuer, or the default.
@@ -257,6 +287,7 @@ mod tests {
             refresh_invalidates_tokens: false,
             narrowing: Narrowing::Refresh,
             login_not_after: None,
+            login_end: None,
             confirm: false,
         }
     }

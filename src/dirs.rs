@@ -80,6 +80,11 @@ pub fn delegations_file() -> PathBuf {
     data_dir().join("delegations.json")
 }
 
+/// When the agent last warned about each login's end (`tok get` warns once a day).
+pub fn login_warnings_file() -> PathBuf {
+    data_dir().join("login-warnings.json")
+}
+
 pub fn lock_file() -> PathBuf {
     runtime_dir().join("agent.lock")
 }

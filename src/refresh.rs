@@ -6,10 +6,11 @@
 //! job-credential file under its lock (`credential/renew.rs`).
 
 use crate::oauth::{self, OauthError, Outcome, TokenSet};
-use crate::protocol::{ErrorKind, ErrorReply};
+use crate::protocol::{ErrorKind, ErrorReply, LoginEnd, LoginEndSource};
 use crate::secret::RefreshToken;
 use crate::time::unix_now;
 use std::future::Future;
+use std::time::Duration;
 
 /// Assumed lifetime of an access token when the provider says nothing and it is not a JWT.
 pub const FALLBACK_LIFETIME_SECS: u64 = 300;
@@ -86,6 +87,8 @@ pub struct Refreshed {
     pub expires_at: u64,
     /// The provider sent a new refresh token (now durable): the old one is spent.
     pub rotated: bool,
+    /// When the login ends, if this answer or the refresh token now in use says.
+    pub login_end: Option<LoginEnd>,
 }
 
 /// The refresh: `ask` calls the provider with a refresh token.
@@ -126,14 +129,37 @@ where
             holder.commit(&new).await?;
             crate::crashpoint::reached("store_written");
             rotated = true;
+            used = new;
         }
     }
-    let expires_at = expires_at(&tokens, unix_now());
+    let now = unix_now();
+    let expires_at = expires_at(&tokens, now);
+    // A rotated token may carry a new end; an idle window a refresh extends moves the end.
+    let login_end = login_end(tokens.refresh_expires_in, &used, now);
     Ok(Refreshed {
         tokens,
         expires_at,
         rotated,
+        login_end,
     })
+}
+
+/// When a login ends, as far as a token answer tells: the earlier of `refresh_expires_in`
+/// (from `now`) and the `exp` of the refresh token in use after it, if that is a JWT.
+pub fn login_end(
+    refresh_expires_in: Option<Duration>,
+    refresh_token: &RefreshToken,
+    now: u64,
+) -> Option<LoginEnd> {
+    let said = refresh_expires_in.map(|d| LoginEnd {
+        at: now.saturating_add(d.as_secs()),
+        source: LoginEndSource::RefreshExpiresIn,
+    });
+    let exp = oauth::refresh_token_expiry(refresh_token).map(|at| LoginEnd {
+        at,
+        source: LoginEndSource::RefreshTokenExp,
+    });
+    LoginEnd::earliest(said, exp)
 }
 
 /// When an access token expires, if the provider or the token says.
@@ -191,6 +217,7 @@ mod tests {
             refresh_token: refresh.map(RefreshToken::new),
             expires_in: None,
             scopes: None,
+            refresh_expires_in: None,
         }
     }
 
@@ -213,6 +240,48 @@ mod tests {
         let mut h = recorder();
         let r = block_on(run(&mut h, |_| async { Ok(answer(Some("rt-1"))) })).unwrap();
         assert!(h.committed.is_empty() && !r.rotated);
+    }
+
+    /// Issue 20: the login's end comes from `refresh_expires_in` and from a JWT refresh
+    /// token's `exp`, the earlier winning; a rotated token's own `exp` is the one that counts.
+    #[test]
+    fn the_login_end_is_learned_from_the_answer_and_the_rotated_token() {
+        use base64::Engine;
+        let jwt = |exp: u64| {
+            let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+            format!(
+                "{}.{}.sig",
+                b64(r#"{"alg":"HS256"}"#),
+                b64(&format!(r#"{{"exp":{exp}}}"#))
+            )
+        };
+        let now = 1_000;
+        let opaque = RefreshToken::new("opaque");
+        assert_eq!(login_end(None, &opaque, now), None);
+        let end = login_end(Some(Duration::from_secs(50)), &opaque, now).unwrap();
+        assert_eq!(
+            (end.at, end.source),
+            (1_050, LoginEndSource::RefreshExpiresIn)
+        );
+        let token = RefreshToken::new(jwt(1_020));
+        let end = login_end(Some(Duration::from_secs(50)), &token, now).unwrap();
+        assert_eq!(
+            (end.at, end.source),
+            (1_020, LoginEndSource::RefreshTokenExp)
+        );
+        // Through the core: the rotated token's exp, not the spent one's.
+        let mut h = Recorder {
+            token: RefreshToken::new(jwt(10)),
+            committed: vec![],
+            refused: false,
+        };
+        let fresh = jwt(u64::MAX / 2);
+        let r = block_on(run(&mut h, |_| {
+            let fresh = fresh.clone();
+            async move { Ok(answer(Some(&fresh))) }
+        }))
+        .unwrap();
+        assert_eq!(r.login_end.map(|e| e.at), Some(u64::MAX / 2));
     }
 
     #[test]

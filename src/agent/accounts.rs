@@ -66,6 +66,13 @@ pub async fn logout(
     forget_login(state, &name, &mut slot).await?;
     drop(slot);
     state.set_needs_login(&name, Some("logged out".into()));
+    // What the provider said about the end was about this login.
+    state.account(&name).set_login_end(None);
+    state.update_config_if(|c| {
+        c.accounts
+            .get_mut(&name)
+            .is_some_and(|a| a.login_end.take().is_some())
+    })?;
     state.cache.remove_account(&name);
     if forget {
         if account.has_client_secret {
@@ -101,6 +108,7 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
     let mut accounts = Vec::with_capacity(config.accounts.len());
     for (name, a) in &config.accounts {
         let (login_state, reason) = login_state(state, name).await;
+        let ends = super::login_end::known_end(state, name, a);
         accounts.push(AccountStatus {
             name: name.clone(),
             issuer: a.issuer.clone(),
@@ -125,6 +133,8 @@ pub async fn status(state: &State) -> Result<Response, Failure> {
             scope_warning: state.scope_warning(name),
             confirm: a.confirm,
             login_not_after: a.login_not_after,
+            login_ends_at: ends.map(|e| e.at),
+            login_end_source: ends.map(|e| e.source),
         });
     }
     Ok(Response::Status(StatusReport {

@@ -3,7 +3,7 @@
 //! points at them — after the issuer has answered discovery, so a typo or an unreachable
 //! provider leaves nothing behind.
 
-use super::login::commit_account;
+use super::login::{commit_account, Obtained};
 use super::state::{Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
 use crate::protocol::{ErrorKind, ImportRequest, Response};
@@ -42,6 +42,7 @@ pub async fn import(state: &State, req: ImportRequest) -> Result<Response, Failu
         refresh_invalidates_tokens: false,
         narrowing: Default::default(),
         login_not_after: None,
+        login_end: None,
         confirm: false,
     };
     commit_account(
@@ -49,7 +50,10 @@ pub async fn import(state: &State, req: ImportRequest) -> Result<Response, Failu
         &name,
         account,
         req.client_secret.as_ref(),
-        req.refresh_token,
+        Obtained {
+            refresh_token: req.refresh_token,
+            refresh_expires_in: None,
+        },
         false,
     )
     .await?;

@@ -7,10 +7,11 @@ use super::cache::{CacheKey, CachedToken};
 use super::holder::store_login;
 use super::state::{client_secret_key, provider_failure, Failure, State};
 use crate::config::{validate_name, Account, BASE_SCOPES};
-use crate::oauth::{self, ClientCreds, OauthError};
+use crate::oauth::{self, ClientCreds, OauthError, TokenSet};
 use crate::protocol::{DeviceCodePrompt, ErrorKind, LoginRequest, Response};
 use crate::secret::{ClientSecret, RefreshToken};
 use std::future::Future;
+use std::time::Duration;
 
 /// Runs a login. `send` delivers the device-code prompt; `cancelled` resolves when the client
 /// goes away.
@@ -130,6 +131,8 @@ where
         login_not_after: req
             .lifetime_secs
             .map(|s| crate::time::unix_now().saturating_add(s)),
+        // What the provider says about this login's end is learned as it is committed.
+        login_end: None,
         confirm: req
             .confirm
             .unwrap_or_else(|| existing.as_ref().is_some_and(|a| a.confirm)),
@@ -184,7 +187,7 @@ where
         ),
         other => provider_failure(other),
     })?;
-    let Some(refresh_token) = tokens.refresh_token.take() else {
+    let Some(obtained) = Obtained::take(&mut tokens) else {
         return Err(Failure::new(
             ErrorKind::Denied,
             format!("{issuer} issued no refresh token; make sure the client may use offline_access and the refresh_token grant"),
@@ -196,7 +199,7 @@ where
         &name,
         account,
         creds.client_secret.as_ref(),
-        refresh_token,
+        obtained,
         req.make_default,
     )
     .await?;
@@ -229,15 +232,34 @@ where
     })
 }
 
-/// Makes a new login (`tok login`, `tok import`) an account: its secrets first, durably, then
-/// the configuration that points at them; the account is then usable and, on a shared store,
-/// published for the other nodes.
+/// A refresh token a login obtained, with what the provider's answer said about its end.
+pub struct Obtained {
+    pub refresh_token: RefreshToken,
+    /// `refresh_expires_in` of the answer (Keycloak), when it said one.
+    pub refresh_expires_in: Option<Duration>,
+}
+
+impl Obtained {
+    /// Takes the refresh token out of a login's token answer; `None` when it has none.
+    pub fn take(tokens: &mut TokenSet) -> Option<Self> {
+        Some(Self {
+            refresh_token: tokens.refresh_token.take()?,
+            refresh_expires_in: tokens.refresh_expires_in,
+        })
+    }
+}
+
+/// Makes a new login (`tok login` by any flow, `tok import`) an account: its secrets first,
+/// durably, then the configuration that points at them, with when the provider says the login
+/// ends; the account is then usable and, on a shared store, published for the other nodes.
+/// The account's cached tokens are served until here (a re-login keeps them) and dropped
+/// only once the new refresh token is stored.
 pub async fn commit_account(
     state: &State,
     name: &str,
-    account: Account,
+    mut account: Account,
     client_secret: Option<&ClientSecret>,
-    token: RefreshToken,
+    obtained: Obtained,
     make_default: bool,
 ) -> Result<(), Failure> {
     let acct_state = state.account(name);
@@ -247,7 +269,14 @@ pub async fn commit_account(
             .store_save(client_secret_key(name), secret.expose())
             .await?;
     }
-    store_login(state, name, &mut slot, token).await?;
+    // A new login, a new end: only what this login's answer and token say.
+    account.login_end = crate::refresh::login_end(
+        obtained.refresh_expires_in,
+        &obtained.refresh_token,
+        crate::time::unix_now(),
+    );
+    store_login(state, name, &mut slot, obtained.refresh_token).await?;
+    acct_state.set_login_end(account.login_end);
     drop(slot);
     state.update_config(|c| {
         c.accounts.insert(name.to_string(), account);

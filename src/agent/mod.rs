@@ -13,6 +13,7 @@ mod import;
 mod listener;
 mod logging;
 mod login;
+mod login_end;
 mod migrate;
 mod nodes;
 mod oidc_compat;

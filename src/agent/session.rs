@@ -126,9 +126,15 @@ where
 async fn handle(state: &Arc<State>, request: Request, peer: &super::peer::Peer) -> Response {
     let result = match request {
         Request::Ping => Ok(Response::Hello(state.info.clone())),
-        Request::Token(req) => super::policy::serve_token(state, req, peer)
-            .await
-            .map(Response::Token),
+        Request::Token(req) => match super::policy::serve_token(state, req, peer).await {
+            // Only tok's own clients show it: an oidc-agent client must not use up the day's
+            // warning.
+            Ok(mut grant) => {
+                grant.login_warning = super::login_end::warning(state, &grant.account).await;
+                Ok(Response::Token(grant))
+            }
+            Err(f) => Err(f),
+        },
         Request::Logout {
             account,
             keep_remote,

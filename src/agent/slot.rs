@@ -2,6 +2,7 @@
 //! place that serialises every use of an account's refresh token: identical concurrent requests
 //! share one provider call, and a rotating provider never sees an already-rotated token.
 
+use crate::protocol::LoginEnd;
 use crate::secret::RefreshToken;
 use std::sync::Mutex;
 
@@ -53,6 +54,9 @@ struct Notes {
     /// With a shared store: the version of the refresh token the provider refused, so that a
     /// newer one (a login on another node) lifts "needs login" and the dead one does not.
     dead_version: Option<u64>,
+    /// When the provider last said the login ends (a refresh or login in this agent's life);
+    /// `None`: nothing said since the agent started, the account's kept value stands.
+    login_end: Option<LoginEnd>,
 }
 
 impl AccountState {
@@ -78,6 +82,15 @@ impl AccountState {
         let first = notes.scope_warning.is_none();
         notes.scope_warning = Some(warning.to_string());
         first
+    }
+
+    pub fn login_end(&self) -> Option<LoginEnd> {
+        self.notes().login_end
+    }
+
+    /// Records what the provider said about the login's end; returns what it said before.
+    pub fn set_login_end(&self, end: Option<LoginEnd>) -> Option<LoginEnd> {
+        std::mem::replace(&mut self.notes().login_end, end)
     }
 
     pub fn dead_version(&self) -> Option<u64> {

@@ -158,13 +158,26 @@ impl State {
 
     /// Applies `change` to the configuration and writes it atomically.
     pub fn update_config(&self, change: impl FnOnce(&mut Config)) -> Result<(), Failure> {
+        self.update_config_if(|c| {
+            change(c);
+            true
+        })
+    }
+
+    /// [`State::update_config`], writing the file only when `change` says it changed it.
+    pub fn update_config_if(
+        &self,
+        change: impl FnOnce(&mut Config) -> bool,
+    ) -> Result<(), Failure> {
         let mut cell = self.config.lock().expect("config lock");
         if mtime(&self.config_path) != cell.mtime {
             if let Ok(fresh) = Config::load(&self.config_path) {
                 cell.config = fresh;
             }
         }
-        change(&mut cell.config);
+        if !change(&mut cell.config) {
+            return Ok(());
+        }
         // The save fsyncs, which a slow home file system can drag out: let the runtime move
         // the other connections off this worker meanwhile.
         let save = || cell.config.save(&self.config_path);

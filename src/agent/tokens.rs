@@ -4,6 +4,7 @@
 
 use super::cache::{CacheKey, CachedToken};
 use super::holder::{refusal_hint, SlotHolder};
+use super::login_end;
 use super::nodes::{self, LeaseHolder};
 use super::state::{Failure, State};
 use crate::config::{Account, Narrowing};
@@ -28,6 +29,7 @@ impl Wanted {
     fn grant(&self, t: CachedToken) -> TokenGrant {
         TokenGrant {
             warning: None,
+            login_warning: None,
             token: t.token,
             expires_at: t.expires_at,
             scopes: if t.granted_scopes.is_empty() {
@@ -163,10 +165,11 @@ async fn refresh_held(
     let name = &wanted.name;
     let account = &wanted.account;
     if let Some(reason) = state.needs_login(name) {
-        return Err(Failure::new(
+        let failure = Failure::new(
             ErrorKind::NeedsLogin,
             format!("account `{name}` needs a new login ({reason}); run `tok login {name}`"),
-        ));
+        );
+        return Err(login_end::explain(state, name, account, failure));
     }
     // Another node may have refreshed this very request meanwhile and shared the token.
     let share = shared && state.config()?.share_access_tokens;
@@ -209,7 +212,10 @@ async fn refresh_held(
             }
         }
     };
-    let refreshed = refresh::run(&mut holder, ask).await?;
+    let refreshed = refresh::run(&mut holder, ask)
+        .await
+        .map_err(|f| login_end::explain(state, name, account, f))?;
+    login_end::learned(state, name, refreshed.login_end);
     if account.refresh_invalidates_tokens {
         // This provider killed the access tokens issued earlier on the grant.
         state.cache.remove_account(name);

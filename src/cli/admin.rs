@@ -48,7 +48,8 @@ pub enum InitShell {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Machine-readable output
+    /// Machine-readable output (a login's end: `login_ends_at`, unix seconds, and
+    /// `login_end_source`)
     #[arg(long, conflicts_with = "short")]
     pub json: bool,
     /// One line per account: name, state, issuer, time left on its longest-lived token

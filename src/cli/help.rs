@@ -66,7 +66,9 @@ Files:
   $XDG_DATA_HOME/tok/audit.log
        the audit trail (`tok audit`): 0600, JSON lines, no tokens
   $XDG_DATA_HOME/tok/delegations.json
-       job credentials the agent delegated (ids, scopes; no tokens)";
+       job credentials the agent delegated (ids, scopes; no tokens)
+  $XDG_DATA_HOME/tok/login-warnings.json
+       when each login's coming end was last warned about (once a day)";
 
 pub const LOGIN: &str = "\
 Examples:
@@ -125,6 +127,11 @@ Examples:
   tok init fish | source                           # in config.fish";
 
 pub const STATUS: &str = "\
+Login end:
+Each account shows when its login ends, if the provider (refresh_expires_in, a JWT refresh
+token's exp) or `tok login --lifetime` said; `tok get`, `tok env` and `tok exec` warn on stderr
+once a day in its last login_warning_days (config.toml, default 3).
+
 Examples:
   tok status
   tok list --json";

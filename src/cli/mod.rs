@@ -62,7 +62,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print the completion script for a shell (to install it: see the README, "Building")
     Completions(CompletionsArgs),
-    /// Show the agent, the store, accounts and cached tokens (never token values)
+    /// Show the agent, the store, accounts, when each login ends, and cached tokens (never
+    /// token values)
     #[command(visible_alias = "list")]
     #[command(after_long_help = help::STATUS)]
     Status(StatusArgs),

@@ -86,6 +86,10 @@ impl Source {
                         if let Some(warning) = &grant.warning {
                             eprintln!("tok: warning: {}", crate::terminal::printable(warning));
                         }
+                        // Stderr only: stdout carries the token.
+                        if let Some(warning) = &grant.login_warning {
+                            eprintln!("tok: {}", crate::terminal::printable(warning));
+                        }
                         Ok(grant)
                     }
                     other => Err(unexpected(&other)),

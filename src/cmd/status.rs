@@ -2,7 +2,7 @@
 
 use super::{print_stdout, request, rfc3339, unexpected};
 use crate::cli::StatusArgs;
-use crate::protocol::{Request, Response, StatusReport};
+use crate::protocol::{LoginEndSource, Request, Response, StatusReport};
 use anyhow::Result;
 use std::fmt::Write;
 
@@ -113,21 +113,8 @@ fn render(report: &StatusReport) -> String {
         if let Some(w) = &acct.scope_warning {
             let _ = writeln!(s, "  warning:  {w}");
         }
-        if let Some(end) = acct.login_not_after {
-            let left = end.saturating_sub(now);
-            let _ = writeln!(
-                s,
-                "  lifetime: the login ends {} ({})",
-                rfc3339(end),
-                if left == 0 {
-                    "ended".to_string()
-                } else {
-                    format!(
-                        "{} left",
-                        humantime::format_duration(std::time::Duration::from_secs(left))
-                    )
-                }
-            );
+        if let (Some(end), Some(source)) = (acct.login_ends_at, acct.login_end_source) {
+            let _ = writeln!(s, "  login:    {}", login_end_text(end, source, now));
         }
         if acct.confirm {
             let _ = writeln!(s, "  confirm:  each use is confirmed (TOK_ASKPASS)");
@@ -176,4 +163,13 @@ fn render(report: &StatusReport) -> String {
         }
     }
     s
+}
+
+/// "ends in 12 days, at 2026-12-20T10:00:00Z (provider: refresh_expires_in)", or "ended at …".
+pub(crate) fn login_end_text(end: u64, source: LoginEndSource, now: u64) -> String {
+    let when = match end.saturating_sub(now) {
+        0 => format!("ended at {}", rfc3339(end)),
+        left => format!("ends in {}, at {}", crate::time::span(left), rfc3339(end)),
+    };
+    format!("{when} ({})", source.describe())
 }

@@ -135,6 +135,7 @@ pub fn fetch_noting_rotation(
         account,
         issuer,
         warning: None,
+        login_warning: None,
     };
     Ok((grant, rotation))
 }

@@ -20,7 +20,7 @@ pub fn token_response(data: &[u8]) {
     let _ = form::token_error(what, status, body);
     let _ = form::error_body(body);
     let _ = exchange::parse_success(what, status, body);
-    if let Ok(answer) = serde_json::from_slice::<oauth2::basic::BasicTokenResponse>(body) {
+    if let Ok(answer) = serde_json::from_slice::<oauth::TokenAnswer>(body) {
         if let Ok(tokens) = oauth::token_set(&answer) {
             assert!(tokens.expires_in.is_none_or(|d| d <= form::MAX_EXPIRES_IN));
         }

@@ -132,19 +132,16 @@ pub fn token_answer(
         expires_in: Option<serde_json::Value>,
         #[serde(default)]
         scope: Option<String>,
+        #[serde(default)]
+        refresh_expires_in: Option<serde_json::Value>,
     }
     let answer: Answer = serde_json::from_slice(bytes).map_err(|_| {
         OauthError::Transient(format!(
             "{what} answered HTTP {status} with a body that is not a token response"
         ))
     })?;
-    // Some providers send the number as a string; anything else means "not said".
-    let expires_in = match answer.expires_in {
-        Some(serde_json::Value::Number(n)) => n.as_u64(),
-        Some(serde_json::Value::String(s)) => s.parse().ok(),
-        _ => None,
-    }
-    .map(|s| Duration::from_secs(s).min(MAX_EXPIRES_IN));
+    let expires_in =
+        seconds(answer.expires_in.as_ref()).map(|s| Duration::from_secs(s).min(MAX_EXPIRES_IN));
     super::check_access_token(&answer.access_token)?;
     Ok(TokenSet {
         access_token: answer.access_token,
@@ -153,7 +150,29 @@ pub fn token_answer(
         scopes: answer
             .scope
             .map(|s| s.split_whitespace().map(str::to_string).collect()),
+        refresh_expires_in: login_seconds(answer.refresh_expires_in.as_ref()),
     })
+}
+
+/// A number of seconds in a token answer. Some providers send the number as a string;
+/// anything else means "not said".
+fn seconds(value: Option<&serde_json::Value>) -> Option<u64> {
+    match value? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// No login is believed to last longer than this (ten years), whatever a provider says.
+pub const MAX_LOGIN_SECS: u64 = 3650 * 86400;
+
+/// `refresh_expires_in`: how long the login lasts from now. Keycloak sends `0` for a refresh
+/// token with no limit (an offline token), which says nothing about an end.
+pub fn login_seconds(value: Option<&serde_json::Value>) -> Option<Duration> {
+    seconds(value)
+        .filter(|s| *s > 0)
+        .map(|s| Duration::from_secs(s.min(MAX_LOGIN_SECS)))
 }
 
 /// Classifies a token endpoint's failure by the OAuth error, else by the HTTP status.
@@ -216,4 +235,32 @@ pub fn error_body(bytes: &[u8]) -> Option<(String, Option<String>)> {
     serde_json::from_slice::<ErrorBody>(bytes)
         .ok()
         .map(|b| (b.error, b.error_description))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 20: `refresh_expires_in` is read from a token answer, by tok's own parser (refresh,
+    /// exchange) and through the oauth2 crate (the device flow's poll) alike; `0` is Keycloak's
+    /// "no limit" and says nothing.
+    #[test]
+    fn refresh_expires_in_is_read_by_both_parsers() {
+        for (field, want) in [
+            (r#","refresh_expires_in":1800"#, Some(1800)),
+            (r#","refresh_expires_in":"1800""#, Some(1800)),
+            (r#","refresh_expires_in":0"#, None),
+            (r#","refresh_expires_in":-5"#, None),
+            ("", None),
+        ] {
+            let body =
+                format!(r#"{{"access_token":"AT","token_type":"Bearer","expires_in":60{field}}}"#);
+            let ours = token_answer("x", reqwest::StatusCode::OK, body.as_bytes()).unwrap();
+            let want = want.map(Duration::from_secs);
+            assert_eq!(ours.refresh_expires_in, want, "{body}");
+            let crate_answer: super::super::TokenAnswer = serde_json::from_str(&body).unwrap();
+            let theirs = super::super::token_set(&crate_answer).unwrap();
+            assert_eq!(theirs.refresh_expires_in, want, "{body}");
+        }
+    }
 }

@@ -19,11 +19,15 @@ pub(crate) use errors::{classify, desc};
 pub use errors::{from_code, OauthError, Outcome};
 pub use exchange::{delegate, exchange_unsupported, narrow, Delegated, TOKEN_EXCHANGE_GRANT};
 pub use form::client_auth_method;
-pub use tokens::{jwt_expiry, jwt_id, jwt_scopes, refresh, revoke};
+pub use tokens::{jwt_expiry, jwt_id, jwt_scopes, refresh, refresh_token_expiry, revoke};
 
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, TokenResponse, TokenUrl};
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
+use oauth2::{AuthType, ClientId, EndpointNotSet, StandardRevocableToken, TokenResponse, TokenUrl};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// What a token endpoint gave us.
@@ -33,7 +37,41 @@ pub struct TokenSet {
     pub refresh_token: Option<RefreshToken>,
     pub expires_in: Option<Duration>,
     pub scopes: Option<Vec<String>>,
+    /// How long the login (its refresh token) lasts from now, when the provider says
+    /// (Keycloak's `refresh_expires_in`; `0`, "no limit", is not saying).
+    pub refresh_expires_in: Option<Duration>,
 }
+
+/// What a token answer carries beyond RFC 6749 that tok reads: the oauth2 crate's basic
+/// response drops unknown fields, and Keycloak says when the login ends in one of them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoginFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_expires_in: Option<serde_json::Value>,
+}
+
+impl oauth2::ExtraTokenFields for LoginFields {}
+
+/// A token answer as the oauth2 crate reads it for tok (the device flow's poll).
+pub type TokenAnswer = oauth2::StandardTokenResponse<LoginFields, BasicTokenType>;
+
+/// The oauth2 client tok uses: the basic one, reading [`TokenAnswer`]s.
+pub(crate) type TokClient<
+    HasAuthUrl = EndpointNotSet,
+    HasDeviceAuthUrl = EndpointNotSet,
+    HasTokenUrl = EndpointNotSet,
+> = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    HasAuthUrl,
+    HasDeviceAuthUrl,
+    EndpointNotSet,
+    EndpointNotSet,
+    HasTokenUrl,
+>;
 
 /// The OAuth2 client identity tok uses at a provider.
 #[derive(Debug, Clone)]
@@ -42,8 +80,8 @@ pub struct ClientCreds {
     pub client_secret: Option<ClientSecret>,
 }
 
-pub(crate) fn base_client(md: &Metadata, creds: &ClientCreds) -> BasicClient {
-    let mut client = BasicClient::new(ClientId::new(creds.client_id.clone()));
+pub(crate) fn base_client(md: &Metadata, creds: &ClientCreds) -> TokClient {
+    let mut client = TokClient::new(ClientId::new(creds.client_id.clone()));
     if let Some(secret) = &creds.client_secret {
         client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
         let methods = &md.token_endpoint_auth_methods_supported;
@@ -62,9 +100,7 @@ pub(crate) fn token_url(md: &Metadata) -> Result<TokenUrl, OauthError> {
         .map_err(|e| OauthError::Config(format!("bad token endpoint {}: {e}", md.token_endpoint)))
 }
 
-pub(crate) fn token_set(
-    tokens: &oauth2::basic::BasicTokenResponse,
-) -> Result<TokenSet, OauthError> {
+pub(crate) fn token_set(tokens: &TokenAnswer) -> Result<TokenSet, OauthError> {
     let access_token = AccessToken::new(tokens.access_token().secret().as_str());
     check_access_token(&access_token)?;
     Ok(TokenSet {
@@ -76,6 +112,7 @@ pub(crate) fn token_set(
         scopes: tokens
             .scopes()
             .map(|s| s.iter().map(|s| s.to_string()).collect()),
+        refresh_expires_in: form::login_seconds(tokens.extra_fields().refresh_expires_in.as_ref()),
     })
 }
 

@@ -87,8 +87,16 @@ struct Claims {
 }
 
 fn jwt_claims(token: &AccessToken) -> Option<Claims> {
+    claims_of(token.expose())
+}
+
+/// The payload of a JWT (or of anything shaped like one), unverified.
+fn claims_of(token: &str) -> Option<Claims> {
     use base64::Engine;
-    let payload = token.expose().split('.').nth(1)?;
+    let mut parts = token.split('.');
+    let payload = parts.nth(1)?;
+    // A JWS has exactly three parts; an opaque token with one dot is not a JWT.
+    parts.next()?;
     let bytes = zeroize::Zeroizing::new(
         base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(payload.trim_end_matches('='))
@@ -100,6 +108,13 @@ fn jwt_claims(token: &AccessToken) -> Option<Claims> {
 /// Reads `exp` from a JWT access token when the provider sent no `expires_in`.
 pub fn jwt_expiry(token: &AccessToken) -> Option<u64> {
     jwt_claims(token)?.exp
+}
+
+/// Reads `exp` from a refresh token that is a JWT (Keycloak's are; most are opaque): when the
+/// login ends at the latest. The payload only, unverified: tok is not its audience, and a
+/// wrong `exp` can only make tok warn early or late.
+pub fn refresh_token_expiry(token: &RefreshToken) -> Option<u64> {
+    claims_of(token.expose())?.exp
 }
 
 /// Reads the `jti` claim of a JWT access token (for the audit trail).

@@ -70,3 +70,53 @@ impl Narrowing {
         *self == Narrowing::Refresh
     }
 }
+
+/// When a login ends and who said so: the provider (`refresh_expires_in`, the refresh token's
+/// own `exp`) or tok's own `--lifetime`. Kept with the account and shown by `tok status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginEnd {
+    /// Unix seconds.
+    pub at: u64,
+    pub source: LoginEndSource,
+}
+
+impl LoginEnd {
+    /// The earlier of two ends, either of which may be unknown: the earliest end wins.
+    pub fn earliest(a: Option<LoginEnd>, b: Option<LoginEnd>) -> Option<LoginEnd> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(if b.at < a.at { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+/// Who said when a login ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginEndSource {
+    /// The token endpoint's `refresh_expires_in` (Keycloak; an idle window each refresh moves).
+    RefreshExpiresIn,
+    /// The `exp` claim of a refresh token that is a JWT.
+    RefreshTokenExp,
+    /// `tok login --lifetime`: the agent forgets the login then.
+    Lifetime,
+}
+
+impl LoginEndSource {
+    /// How messages name the source, e.g. "login ends in 2 days (provider: refresh_expires_in)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            LoginEndSource::RefreshExpiresIn => "provider: refresh_expires_in",
+            LoginEndSource::RefreshTokenExp => "provider: the refresh token's exp",
+            LoginEndSource::Lifetime => "tok login --lifetime",
+        }
+    }
+
+    /// A short form for one-line warnings.
+    pub fn short(self) -> &'static str {
+        match self {
+            LoginEndSource::RefreshExpiresIn | LoginEndSource::RefreshTokenExp => "provider limit",
+            LoginEndSource::Lifetime => "its --lifetime",
+        }
+    }
+}

@@ -10,7 +10,7 @@ mod credential_file;
 mod kinds;
 
 pub use credential_file::{JobCredential, CREDENTIAL_FORMAT};
-pub use kinds::{AudienceParam, Narrowing, StoreKind};
+pub use kinds::{AudienceParam, LoginEnd, LoginEndSource, Narrowing, StoreKind};
 
 use crate::secret::{AccessToken, ClientSecret, Passphrase, RefreshToken};
 use serde::{Deserialize, Serialize};
@@ -213,6 +213,10 @@ pub struct TokenGrant {
     /// Something the user should know about this token (shown once on stderr).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// The login ends soon: shown on stderr, at most once a day per account (the agent
+    /// decides when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_warning: Option<String>,
 }
 
 /// A delegation the agent made, as `tok status` shows it (never the token).
@@ -280,6 +284,12 @@ pub struct AccountStatus {
     /// When the login's lifetime ends (`tok login --lifetime`), unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login_not_after: Option<u64>,
+    /// When the login ends, as far as anyone said (the earliest of the provider's word and
+    /// `--lifetime`), unix seconds; with `login_end_source`, who said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_ends_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_end_source: Option<LoginEndSource>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -97,6 +97,7 @@ fn every_response_round_trips() {
         account: "cms".into(),
         issuer: "https://op".into(),
         warning: Some("wider".into()),
+        login_warning: Some("the login for account `cms` ends in 2 days".into()),
     }));
     round_trip_response(Response::DeviceCode(DeviceCodePrompt {
         verification_uri: "https://op/device".into(),
@@ -148,6 +149,8 @@ fn every_response_round_trips() {
             scope_warning: Some("wider".into()),
             confirm: true,
             login_not_after: Some(9),
+            login_ends_at: Some(8),
+            login_end_source: Some(LoginEndSource::RefreshExpiresIn),
         }],
     }));
     round_trip_response(Response::Delegated(credential()));
@@ -203,6 +206,42 @@ fn token_debug_never_shows_the_value() {
         account: String::new(),
         issuer: String::new(),
         warning: None,
+        login_warning: None,
     });
     assert!(!format!("{r:?}").contains("SECRETVALUE"));
+}
+
+/// Issue 20: the login's end is new on the wire; an agent or client without it still reads
+/// the messages (serde defaults), and the source is spelt as `tok status --json` documents.
+#[test]
+fn login_end_fields_default_and_round_trip() {
+    let grant: TokenGrant = serde_json::from_str(
+        r#"{"token":"t","expires_at":1,"scopes":[],"audiences":[],"account":"a","issuer":"i"}"#,
+    )
+    .unwrap();
+    assert!(grant.login_warning.is_none());
+    for source in [
+        LoginEndSource::RefreshExpiresIn,
+        LoginEndSource::RefreshTokenExp,
+        LoginEndSource::Lifetime,
+    ] {
+        let end = LoginEnd { at: 7, source };
+        let json = serde_json::to_string(&end).unwrap();
+        assert_eq!(serde_json::from_str::<LoginEnd>(&json).unwrap(), end);
+    }
+    assert_eq!(
+        serde_json::to_string(&LoginEndSource::RefreshExpiresIn).unwrap(),
+        r#""refresh_expires_in""#
+    );
+    let early = LoginEnd {
+        at: 5,
+        source: LoginEndSource::Lifetime,
+    };
+    let late = LoginEnd {
+        at: 9,
+        source: LoginEndSource::RefreshTokenExp,
+    };
+    assert_eq!(LoginEnd::earliest(Some(late), Some(early)), Some(early));
+    assert_eq!(LoginEnd::earliest(None, Some(late)), Some(late));
+    assert_eq!(LoginEnd::earliest(None, None), None);
 }

@@ -89,15 +89,20 @@ fn a_login_with_a_lifetime_is_forgotten_when_it_ends() {
     .ok();
     let status = env.run(&["status"]).ok();
     assert!(
-        status.stdout.contains("lifetime: the login ends"),
+        status.stdout.contains("login:    ends in ")
+            && status.stdout.contains("(tok login --lifetime)"),
         "{status}"
     );
     env.token(&["-s", "storage.read:/life"]);
     std::thread::sleep(std::time::Duration::from_millis(3500));
     let out = env.run(&["get", "-s", "storage.read:/life"]).code(3);
-    assert!(out.stderr.contains("--lifetime"), "{out}");
+    assert!(
+        out.stderr.contains("--lifetime") && out.stderr.contains("run `tok login cms`"),
+        "{out}"
+    );
     let status = env.run(&["status"]).ok();
     assert!(status.stdout.contains("lifetime ended"), "{status}");
+    assert!(status.stdout.contains("login:    ended at "), "{status}");
 }
 
 #[test]

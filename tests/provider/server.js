@@ -38,6 +38,8 @@ const state = {
   registrationError: false,
   revocationRefusePublic: false,
   ignoreRefreshScope: false,
+  // How the provider says when a login ends (issue 20; POST /test/config {"login_end": …}).
+  loginEnd: null,
 };
 const DEVICE_TTL = Number(env('DEVICE_TTL', '600'));
 const DEVICE_INTERVAL = Number(env('DEVICE_INTERVAL', '1'));
@@ -539,6 +541,7 @@ async function testEndpoints(ctx) {
       if (typeof b.ignore_refresh_scope === 'boolean') state.ignoreRefreshScope = b.ignore_refresh_scope;
       if (b.discovery_override !== undefined) state.discoveryOverride = b.discovery_override;
       if (b.device_override !== undefined) state.deviceOverride = b.device_override;
+      if (b.login_end !== undefined) state.loginEnd = b.login_end;
       const current = {
         rotate: state.rotate,
         at_ttl: state.atTtl,
@@ -677,11 +680,35 @@ async function tokenFront(ctx, next) {
     }
     delete form.audience;
   }
+  unwrapRefreshToken(form);
   ctx.request.body = querystring.stringify(form);
 
   const scopes = new Set(first(form.scope)?.split(' ').filter(Boolean) ?? []);
   await als.run({ scopes, resource: form.resource }, next);
+  sayLoginEnd(ctx);
   log('token response', ctx.status, ctx.status >= 400 ? JSON.stringify(ctx.body) : '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// When a login ends (issue 20), as other providers say it; off unless POST /test/config sets
+// `login_end`: {"refresh_expires_in": SECS} adds Keycloak's field to every token answer;
+// {"jwt_refresh_exp": SECS} hands out refresh tokens shaped as JWTs whose payload has that
+// `exp` (unsigned: the opaque token rides in the third part and is unwrapped on the way in).
+const b64url = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+function sayLoginEnd(ctx) {
+  const le = state.loginEnd;
+  if (!le || ctx.status !== 200 || !ctx.body || typeof ctx.body !== 'object') return;
+  const body = { ...ctx.body };
+  if (Number.isInteger(le.refresh_expires_in)) body.refresh_expires_in = le.refresh_expires_in;
+  if (Number.isInteger(le.jwt_refresh_exp) && typeof body.refresh_token === 'string') {
+    const exp = epoch() + le.jwt_refresh_exp;
+    body.refresh_token = `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ exp, typ: 'Refresh' })}.${body.refresh_token}`;
+  }
+  ctx.body = body;
+}
+function unwrapRefreshToken(form) {
+  const parts = typeof form.refresh_token === 'string' ? form.refresh_token.split('.') : [];
+  if (parts.length === 3) [, , form.refresh_token] = parts;
 }
 
 // Login / consent interaction pages.

@@ -300,3 +300,26 @@ pub(super) fn login(name: &str, status: Option<&StatusReport>) -> Check {
         other => Check::new(State::Warn, check, format!("{other}{reason}")),
     }
 }
+
+/// When the account's login ends, if anyone said: a warning within `warn_within` seconds of
+/// the end (`login_warning_days`), a failure once it has passed.
+pub(super) fn login_end(
+    name: &str,
+    status: Option<&StatusReport>,
+    warn_within: u64,
+) -> Option<Check> {
+    let acct = status?.accounts.iter().find(|a| a.name == name)?;
+    let (end, source) = (acct.login_ends_at?, acct.login_end_source?);
+    let now = crate::time::unix_now();
+    let text = crate::cmd::status::login_end_text(end, source, now);
+    let check = format!("{name} login end");
+    Some(if end <= now {
+        Check::new(State::Fail, check, format!("the login {text}"))
+            .fix(format!("`tok login {name}`"))
+    } else if warn_within > 0 && end <= now.saturating_add(warn_within) {
+        Check::new(State::Warn, check, format!("the login {text}"))
+            .fix(format!("`tok login {name}` before then"))
+    } else {
+        Check::new(State::Ok, check, format!("the login {text}"))
+    })
+}

@@ -95,14 +95,18 @@ pub fn run() -> Result<u8> {
     let (config_check, config) = config();
     show(vec![config_check])?;
     if let Some(config) = config {
+        let warn_within = config.login_warning_secs();
         let accounts: Vec<(String, Account)> = config.accounts.into_iter().collect();
         let logins = accounts
             .iter()
-            .map(|(name, _)| login(name, status.as_ref()))
+            .map(|(name, _)| {
+                let mut checks = vec![login(name, status.as_ref())];
+                checks.extend(login_end(name, status.as_ref(), warn_within));
+                checks
+            })
             .collect::<Vec<_>>();
         let providers = providers(&accounts);
-        for (login, provider) in logins.into_iter().zip(providers) {
-            let mut checks = vec![login];
+        for (mut checks, provider) in logins.into_iter().zip(providers) {
             checks.extend(provider);
             show(checks)?;
         }
