@@ -158,11 +158,13 @@ where
         let reply = answer(state, &first, peer).await;
         return stream.write_all(&reply).await.map_err(|e| e.to_string());
     }
-    let (session, our_key) = Session::accept(&first).map_err(|e| e.to_string())?;
+    let pending = Session::accept(&first).map_err(|e| e.to_string())?;
     stream
-        .write_all(our_key.as_bytes())
+        .write_all(Session::agent_key().as_bytes())
         .await
         .map_err(|e| e.to_string())?;
+    // After our key is on its way: the client derives its side meanwhile.
+    let session = pending.finish();
     let sealed = read_message(stream, slot, crypto::is_complete).await?;
     let body = session.open(&sealed).map_err(|e| e.to_string())?;
     slot.serving();

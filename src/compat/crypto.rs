@@ -28,38 +28,58 @@ pub enum CryptoError {
     Forged,
 }
 
+/// The agent's one key pair and its public half as `base64(pk)`.
+fn agent_key_pair() -> &'static (SecretKey, String) {
+    static AGENT_KEY: std::sync::OnceLock<(SecretKey, String)> = std::sync::OnceLock::new();
+    AGENT_KEY.get_or_init(|| {
+        let key = SecretKey::generate(&mut OsRng);
+        let public = BASE64.encode(key.public_key().as_bytes());
+        (key, public)
+    })
+}
+
+/// A client's checked key, before the shared key is derived.
+pub struct PendingSession {
+    client: PublicKey,
+}
+
+impl PendingSession {
+    /// Derives the connection's shared key (`crypto_box_beforenm`).
+    pub fn finish(self) -> Session {
+        Session {
+            shared: SalsaBox::new(&self.client, &agent_key_pair().0),
+        }
+    }
+}
+
 /// The shared key of one connection.
 pub struct Session {
     shared: SalsaBox,
 }
 
 impl Session {
-    /// Takes the client's `base64(pk)` and returns the session with the agent's `base64(pk)`
-    /// to send back.
+    /// The agent's public key, `base64(pk)`, to answer a client's key with.
     ///
     /// The agent's key pair is made once per agent, not per connection: every client sends a
     /// fresh key, so each connection still gets its own shared key, and one X25519
     /// multiplication less keeps `oidc-token` against tok as fast as against oidc-agent. What
     /// is given up (forward secrecy against someone who records the socket and later reads the
     /// agent's memory) protects nothing here: that memory holds the refresh tokens themselves.
-    pub fn accept(client_key: &[u8]) -> Result<(Self, String), CryptoError> {
-        static AGENT_KEY: std::sync::OnceLock<(SecretKey, String)> = std::sync::OnceLock::new();
+    pub fn agent_key() -> &'static str {
+        &agent_key_pair().1
+    }
+
+    /// Takes the client's `base64(pk)` (checked first, so a bad key gets no answer) and
+    /// returns a pending session. The agent sends [`Session::agent_key`] and only then calls
+    /// [`PendingSession::finish`]: the X25519 multiplication then runs while the client does
+    /// its own and encrypts its request, off the path the client waits on.
+    pub fn accept(client_key: &[u8]) -> Result<PendingSession, CryptoError> {
         let text = std::str::from_utf8(client_key).map_err(|_| CryptoError::BadKey)?;
         let bytes = BASE64
             .decode(text.trim_end_matches(['\0', '\n']))
             .map_err(|_| CryptoError::BadKey)?;
         let client = PublicKey::from_slice(&bytes).map_err(|_| CryptoError::BadKey)?;
-        let (ours, reply) = AGENT_KEY.get_or_init(|| {
-            let key = SecretKey::generate(&mut OsRng);
-            let public = BASE64.encode(key.public_key().as_bytes());
-            (key, public)
-        });
-        Ok((
-            Self {
-                shared: SalsaBox::new(&client, ours),
-            },
-            reply.clone(),
-        ))
+        Ok(PendingSession { client })
     }
 
     /// The client side of the exchange, for tests: our key to send, and the session once the
@@ -180,7 +200,8 @@ mod tests {
     fn a_client_and_the_agent_agree() {
         let (client_secret, client_key) = Session::client_key();
         assert_eq!(client_key.len(), KEY_MESSAGE_CHARS);
-        let (agent, agent_key) = Session::accept(client_key.as_bytes()).unwrap();
+        let agent = Session::accept(client_key.as_bytes()).unwrap().finish();
+        let agent_key = Session::agent_key().to_string();
         let client = Session::client_finish(&client_secret, agent_key.as_bytes()).unwrap();
         let sealed = client.seal(br#"{"request":"check"}"#);
         assert!(is_complete(sealed.as_bytes()));
@@ -196,7 +217,8 @@ mod tests {
     #[test]
     fn tampering_and_bad_keys_are_refused() {
         let (client_secret, client_key) = Session::client_key();
-        let (agent, agent_key) = Session::accept(client_key.as_bytes()).unwrap();
+        let agent = Session::accept(client_key.as_bytes()).unwrap().finish();
+        let agent_key = Session::agent_key().to_string();
         let client = Session::client_finish(&client_secret, agent_key.as_bytes()).unwrap();
         let mut sealed = client.seal(b"hello world").into_bytes();
         let last = sealed.len() - 2;
