@@ -17,10 +17,14 @@
 //!
 //! A server that sends no index (a single node, a dev server, OpenBao before 2.7) gets neither
 //! header: `X-Vault-Inconsistent` alone would opt out of a listener's
-//! `consistency_missing_header_forward`.
+//! `consistency_missing_header_forward`. When such a server is part of an HA cluster
+//! (`sys/leader` says so), tok cannot ask for fresh reads: it says so in its log and in
+//! `tok status`, since OpenBao 2.5 and 2.6 standbys serve stale reads unless the cluster runs
+//! with `disable_standby_reads = true`.
 
+use super::*;
 use reqwest::header::{HeaderMap, HeaderValue};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The storage index an answer reflects (request and response header).
 pub(super) const INDEX_HEADER: &str = "X-Vault-Index";
@@ -36,6 +40,8 @@ const MAX_INDEX: usize = 512;
 #[derive(Default)]
 pub(super) struct IndexTracker {
     newest: Mutex<Option<Seen>>,
+    /// The server is a node of an HA cluster and gave no index when the store opened.
+    unindexed_cluster: AtomicBool,
 }
 
 struct Seen {
@@ -55,7 +61,7 @@ impl IndexTracker {
             return;
         }
         let seen = Seen {
-            parsed: raw.to_str().ok().and_then(parse),
+            parsed: raw.to_str().ok().and_then(parse_index),
             raw: raw.clone(),
         };
         let mut newest = self.newest.lock().unwrap_or_else(|p| p.into_inner());
@@ -68,6 +74,56 @@ impl IndexTracker {
     pub(super) fn current(&self) -> Option<HeaderValue> {
         let newest = self.newest.lock().unwrap_or_else(|p| p.into_inner());
         newest.as_ref().map(|s| s.raw.clone())
+    }
+
+    /// The `tok status` line about read consistency, if there is something to say.
+    pub(super) fn note(&self) -> Option<String> {
+        if self.current().is_some() {
+            Some(
+                "reads: each request carries OpenBao's newest X-Vault-Index, so a standby \
+                 that lags forwards it to the active node"
+                    .to_string(),
+            )
+        } else if self.unindexed_cluster.load(Ordering::Relaxed) {
+            Some(UNINDEXED_CLUSTER.to_string())
+        } else {
+            None
+        }
+    }
+}
+
+/// What tok says about a cluster that gives no `X-Vault-Index`.
+const UNINDEXED_CLUSTER: &str = "reads: this OpenBao cluster gives no X-Vault-Index \
+     (OpenBao before 2.7?), so tok cannot ask a standby for the active node's state: its nodes \
+     must run with `disable_standby_reads = true`, or BAO_ADDR must reach the active node only \
+     (see the README, OpenBao store)";
+
+#[derive(Deserialize)]
+struct LeaderAnswer {
+    #[serde(default)]
+    ha_enabled: bool,
+}
+
+impl OpenBaoStore {
+    /// Called when the store opens, after the token lookup: a server that answered without an
+    /// index is asked whether it is part of an HA cluster (`sys/leader`, one round trip), and
+    /// if it is, tok warns once. Failures are not errors: the store works as before.
+    pub(super) fn check_unindexed_cluster(&self, token: &SecretString) {
+        if self.index.current().is_some() {
+            return;
+        }
+        let what = "tell whether it is a cluster";
+        let Ok((StatusCode::OK, body)) =
+            self.send(token, Method::GET, "sys/leader", None, what, "")
+        else {
+            return;
+        };
+        if self.index.current().is_none()
+            && parse::<LeaderAnswer>(&body).is_ok_and(|a| a.ha_enabled)
+        {
+            self.index.unindexed_cluster.store(true, Ordering::Relaxed);
+            tracing::warn!(addr = %self.addr, "{UNINDEXED_CLUSTER}");
+        }
     }
 }
 
@@ -82,7 +138,7 @@ fn is_newer(old: &Seen, new: &Seen) -> bool {
 }
 
 /// OpenBao's index: standard base64 of `{"cluster": ID, "value": "N"}`.
-fn parse(raw: &str) -> Option<(String, u64)> {
+fn parse_index(raw: &str) -> Option<(String, u64)> {
     use base64::Engine;
     #[derive(serde::Deserialize)]
     struct Index {
@@ -108,7 +164,7 @@ mod tests {
     }
 
     fn value_of(t: &IndexTracker) -> Option<(String, u64)> {
-        t.current().and_then(|v| parse(v.to_str().unwrap()))
+        t.current().and_then(|v| parse_index(v.to_str().unwrap()))
     }
 
     #[test]

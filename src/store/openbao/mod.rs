@@ -39,6 +39,8 @@ use zeroize::Zeroizing;
 
 mod config;
 mod consistency;
+#[cfg(test)]
+mod consistency_tests;
 mod errors;
 mod kv;
 mod lease;
@@ -143,6 +145,7 @@ impl OpenBaoStore {
         // Learn the token's TTL now, so that `tok status` can show it; failures are only noted.
         if let Ok(token) = store.token() {
             store.keep_alive(&token);
+            store.check_unindexed_cluster(&token);
         }
         Ok(store)
     }
@@ -225,6 +228,7 @@ impl SecretStore for OpenBaoStore {
                 }
             }
         });
+        notes.extend(self.index.note());
         if let Some(e) = &s.last_error {
             notes.push(format!("last error: {e}"));
         }

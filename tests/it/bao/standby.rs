@@ -75,6 +75,11 @@ fn bao_standby_reads_see_the_active_nodes_state() {
     let token = cluster.user_token(USER, "1h");
     let at_standby = cluster_store(&cluster, standby, &token);
     let at_active = cluster_store(&cluster, leader, &token);
+    let notes = at_standby.notes().join("\n");
+    assert!(
+        notes.contains("X-Vault-Index"),
+        "`tok status` says how reads stay fresh: {notes}"
+    );
     let key = "refresh/cms";
     at_active.save(key, &secret("rt-0")).unwrap();
     let ttl = Duration::from_secs(30);
