@@ -4,7 +4,7 @@
 //! write that the standby forwarded comes back without the write, so an agent could read back
 //! a refresh token it has just used, or the version it has just replaced.
 //!
-//! OpenBao 2.7 (and Vault Enterprise) answer with `X-Vault-Index`, the storage index the
+//! OpenBao 2.7 (and Vault Enterprise, untested) answer with `X-Vault-Index`, the storage index the
 //! answer reflects. A request that carries an index with `X-Vault-Inconsistent:
 //! forward-active-node` is served by a standby only once it has applied that index, and
 //! otherwise forwarded to the active node, which always has it. The store remembers the newest
