@@ -75,11 +75,6 @@ fn bao_standby_reads_see_the_active_nodes_state() {
     let token = cluster.user_token(USER, "1h");
     let at_standby = cluster_store(&cluster, standby, &token);
     let at_active = cluster_store(&cluster, leader, &token);
-    let notes = at_standby.notes().join("\n");
-    assert!(
-        notes.contains("X-Vault-Index"),
-        "`tok status` says how reads stay fresh: {notes}"
-    );
     let key = "refresh/cms";
     at_active.save(key, &secret("rt-0")).unwrap();
     let ttl = Duration::from_secs(30);
@@ -129,6 +124,11 @@ fn bao_standby_reads_see_the_active_nodes_state() {
     assert!(at_active
         .acquire_lease("refresh/atlas", "node-active", ttl)
         .unwrap());
+    let notes = at_standby.notes().join("\n");
+    assert!(
+        notes.contains("X-Vault-Index"),
+        "`tok status` says how reads stay fresh: {notes}"
+    );
     eprintln!(
         "cluster up after {up:.1?}; tok at node {standby} (leader {leader}); {stale}/20 raw \
          reads at the standby were stale; {rounds} rounds, {lease_waits} lease reads retried; \
