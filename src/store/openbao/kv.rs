@@ -89,6 +89,12 @@ impl OpenBaoStore {
             .http
             .request(method, url)
             .header("X-Vault-Token", header);
+        if let Some(index) = self.index.current() {
+            req = req.header(consistency::INDEX_HEADER, index).header(
+                consistency::INCONSISTENT_HEADER,
+                consistency::FORWARD_ACTIVE_NODE,
+            );
+        }
         if let Some(body) = body {
             req = req
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -96,6 +102,9 @@ impl OpenBaoStore {
         }
         let resp = req.send().map_err(|e| self.transport(what, target, e))?;
         let status = resp.status();
+        if status.is_success() {
+            self.index.observe(resp.headers());
+        }
         if status.is_redirection() {
             let to = resp
                 .headers()

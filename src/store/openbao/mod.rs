@@ -17,8 +17,13 @@
 //! into types that drop it). [`notes`](SecretStore::notes) is answered from memory only: the
 //! agent calls it on its async threads, where no I/O may happen.
 //!
+//! On a cluster whose standbys answer reads from their own, lagging copy, every request carries
+//! the newest `X-Vault-Index` OpenBao gave with `X-Vault-Inconsistent: forward-active-node`, so
+//! the reads that decide a refresh see the active node's state (`consistency`).
+//!
 //! The files: `config` (settings and the token source), `token` (lookup and renewal), `kv`
-//! (KV v2 reads and check-and-set writes), `lease` (leases), `errors` (how failures are worded).
+//! (KV v2 reads and check-and-set writes), `lease` (leases), `consistency` (index headers),
+//! `errors` (how failures are worded).
 
 use super::{check_key, SecretStore, StoreError, StoreKind};
 use crate::net::{self, CappedRead, TransportFailure};
@@ -33,6 +38,9 @@ use std::time::{Duration, Instant, SystemTime};
 use zeroize::Zeroizing;
 
 mod config;
+mod consistency;
+#[cfg(test)]
+mod consistency_tests;
 mod errors;
 mod kv;
 mod lease;
@@ -42,6 +50,7 @@ mod token;
 
 use config::*;
 pub use config::{login_name, OpenBaoConfig, TokenSource};
+use consistency::IndexTracker;
 use errors::*;
 use kv::*;
 use token::*;
@@ -73,6 +82,9 @@ pub struct OpenBaoStore {
     session: Mutex<Session>,
     /// Serialises token lookups and renewals (one round trip, not one per thread).
     upkeep: Mutex<()>,
+    /// The newest storage index OpenBao answered with, sent back so that a standby serves
+    /// only state at least that new (see `consistency`).
+    index: IndexTracker,
 }
 
 impl OpenBaoStore {
@@ -128,10 +140,12 @@ impl OpenBaoStore {
                 renewals: 0,
             }),
             upkeep: Mutex::new(()),
+            index: IndexTracker::default(),
         };
         // Learn the token's TTL now, so that `tok status` can show it; failures are only noted.
         if let Ok(token) = store.token() {
             store.keep_alive(&token);
+            store.check_unindexed_cluster(&token);
         }
         Ok(store)
     }
@@ -214,6 +228,7 @@ impl SecretStore for OpenBaoStore {
                 }
             }
         });
+        notes.extend(self.index.note());
         if let Some(e) = &s.last_error {
             notes.push(format!("last error: {e}"));
         }

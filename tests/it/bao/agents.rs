@@ -244,8 +244,8 @@ fn bao_shared_access_tokens_save_refreshes() {
 
 /// Issue 12: a 3-node Raft cluster over TLS, tok pointed at a standby, and the Raft leader
 /// killed mid-run. The standby forwards tok's requests to the active node (the cluster runs
-/// with `disable_standby_reads = true`: with OpenBao's default, a standby answers reads from a
-/// copy that lags tok's own writes; see the README). While the cluster re-elects, the standby
+/// with `disable_standby_reads = true`, as OpenBao 2.5 and 2.6 must; OpenBao's default standby
+/// reads are tested in `standby.rs`). While the cluster re-elects, the standby
 /// cannot forward and answers with redirects, which tok does not follow: cached tokens are
 /// served throughout, a new scope fails with exit 4 naming OpenBao, and refreshes resume within
 /// 20 s of the kill, with the login intact.

@@ -13,6 +13,7 @@ use tok::store::openbao::{login_name, OpenBaoConfig, OpenBaoStore, TokenSource};
 use tok::store::{SecretStore, StoreError, StoreKind};
 
 mod agents;
+mod standby;
 mod store;
 
 const USER: &str = "alice";

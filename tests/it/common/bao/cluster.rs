@@ -33,9 +33,11 @@ pub(super) const CLUSTER_START: Duration = Duration::from_secs(40);
 #[derive(Clone, Copy, Default)]
 pub struct ClusterOpts {
     /// Whether standbys answer reads from their own copy of the data, OpenBao's default since
-    /// 2.5: that copy lags the active node by up to a Raft heartbeat, so a client reading right
-    /// after its own (forwarded) write may get the old value. Off by default here, as the
-    /// README advises (`disable_standby_reads = true`): standbys forward every request.
+    /// 2.5: that copy lags the active node (50-150 ms here), so a client reading right after
+    /// its own (forwarded) write gets the old value unless it sends the write's
+    /// `X-Vault-Index`, as tok does (`tests/it/bao/standby.rs`). Off by default here
+    /// (`disable_standby_reads = true`: standbys forward every request), as OpenBao 2.5 and 2.6
+    /// clusters must run for tok; the leader-loss test keeps that setup.
     pub standby_reads: bool,
 }
 
