@@ -114,7 +114,10 @@ impl State {
     pub fn keeping_metadata(mut self, path: PathBuf) -> Self {
         let kept = super::kept_metadata::load(&path, super::provider::METADATA_TTL);
         if !kept.is_empty() {
-            tracing::debug!(issuers = kept.len(), "provider metadata kept by an earlier agent");
+            tracing::debug!(
+                issuers = kept.len(),
+                "provider metadata kept by an earlier agent"
+            );
         }
         self.metadata = Mutex::new(kept);
         self.kept_metadata = Some(path);
