@@ -43,6 +43,8 @@ pub async fn import(state: &State, req: ImportRequest) -> Result<Response, Failu
         narrowing: Default::default(),
         login_not_after: None,
         confirm: false,
+        login_flow: None,
+        client_grants: vec![],
     };
     commit_account(
         state,

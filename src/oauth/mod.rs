@@ -1,8 +1,9 @@
-//! Provider I/O and nothing else: discovery, dynamic registration, the device flow, refresh,
+//! Provider I/O and nothing else: discovery, dynamic registration, the device and code flows, refresh,
 //! revocation, token exchange. Provider errors are classified here so the agent can tell "log in again" from
 //! "try again later" — and no response body, which may hold a token, ever reaches an error.
 
 mod capped;
+mod code;
 mod device;
 pub(crate) mod discovery;
 mod errors;
@@ -10,10 +11,11 @@ pub(crate) mod exchange;
 pub(crate) mod form;
 mod tokens;
 
+pub use code::{authorization_request, exchange as exchange_code, probe, CodeRequest};
 pub use device::{device_authorize, device_poll};
 pub use discovery::{
-    discover, http_client, http_client_trusting, register, request_timeout, Metadata,
-    CONNECT_TIMEOUT, REQUEST_TIMEOUT,
+    discover, http_client, http_client_trusting, register, request_timeout, Metadata, Registration,
+    CONNECT_TIMEOUT, LOOPBACK_REDIRECT_URI, REQUEST_TIMEOUT,
 };
 pub(crate) use errors::{classify, desc};
 pub use errors::{from_code, OauthError, Outcome};
@@ -22,8 +24,10 @@ pub use form::client_auth_method;
 pub use tokens::{jwt_expiry, jwt_id, jwt_scopes, refresh, revoke};
 
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
-use oauth2::basic::BasicClient;
-use oauth2::{AuthType, ClientId, TokenResponse, TokenUrl};
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+};
+use oauth2::{AuthType, ClientId, StandardRevocableToken, TokenResponse, TokenUrl};
 use std::time::Duration;
 
 /// What a token endpoint gave us.
@@ -43,7 +47,21 @@ pub struct ClientCreds {
 }
 
 pub(crate) fn base_client(md: &Metadata, creds: &ClientCreds) -> BasicClient {
-    let mut client = BasicClient::new(ClientId::new(creds.client_id.clone()));
+    client_for(md, creds)
+}
+
+/// An oauth2-crate client whose token responses are `TR` (the code flow reads the ID token).
+pub(crate) type ClientFor<TR> = oauth2::Client<
+    BasicErrorResponse,
+    TR,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
+
+/// The client tok is at this provider, authenticating the way the provider's metadata asks.
+pub(crate) fn client_for<TR: TokenResponse>(md: &Metadata, creds: &ClientCreds) -> ClientFor<TR> {
+    let mut client = ClientFor::<TR>::new(ClientId::new(creds.client_id.clone()));
     if let Some(secret) = &creds.client_secret {
         client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().to_string()));
         let methods = &md.token_endpoint_auth_methods_supported;
@@ -62,9 +80,7 @@ pub(crate) fn token_url(md: &Metadata) -> Result<TokenUrl, OauthError> {
         .map_err(|e| OauthError::Config(format!("bad token endpoint {}: {e}", md.token_endpoint)))
 }
 
-pub(crate) fn token_set(
-    tokens: &oauth2::basic::BasicTokenResponse,
-) -> Result<TokenSet, OauthError> {
+pub(crate) fn token_set(tokens: &impl TokenResponse) -> Result<TokenSet, OauthError> {
     let access_token = AccessToken::new(tokens.access_token().secret().as_str());
     check_access_token(&access_token)?;
     Ok(TokenSet {
