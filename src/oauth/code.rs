@@ -79,12 +79,17 @@ pub fn authorization_request(
         .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let nonce = Zeroizing::new(CsrfToken::new_random_len(32).secret().clone());
-    let (url, state) = client
+    let mut auth = client
         .authorize_url(|| CsrfToken::new_random_len(32))
         .add_scopes(scopes.iter().map(|s| Scope::new(s.clone())))
         .add_extra_param("nonce", nonce.as_str())
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if scopes.iter().any(|s| s == "offline_access") {
+        // OIDC Core §11: offline access needs `prompt=consent`; providers drop the scope (and
+        // issue no refresh token) without it.
+        auth = auth.add_extra_param("prompt", "consent");
+    }
+    let (url, state) = auth.url();
     Ok(CodeRequest {
         url: url.to_string(),
         state,
@@ -224,6 +229,7 @@ mod tests {
         assert_eq!(q["redirect_uri"], "http://127.0.0.1:4711/callback");
         assert_eq!(q["code_challenge_method"], "S256");
         assert_eq!(q["scope"], "openid offline_access");
+        assert_eq!(q["prompt"], "consent", "offline_access needs consent");
         assert!(req.state_matches(&q["state"]));
         assert!(!req.state_matches("forged"));
         assert_eq!(q["nonce"], *req.nonce);

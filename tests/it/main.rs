@@ -22,6 +22,7 @@ mod grid_wrappers;
 mod hostile;
 mod keyring;
 mod lock_inflight;
+mod login_flows;
 mod oidc_agent_hostile;
 mod oidc_agent_import;
 mod oidc_agent_libs;

@@ -183,6 +183,18 @@ const publicClient = {
   redirect_uris: [],
 };
 
+// Issue 20 (code flow): an administrator-made client with the authorization-code grant only
+// (no device grant), for a loopback redirect on any port (RFC 8252: `native`).
+const codeOnlyClient = {
+  client_id: 'tok-code-only',
+  client_name: 'tok-code-only',
+  application_type: 'native',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/callback'],
+  token_endpoint_auth_method: 'none',
+};
+
 const provider = new Provider(issuer, {
   adapter: MapAdapter,
   jwks: { keys: [signingKey] },
@@ -197,6 +209,7 @@ const provider = new Provider(issuer, {
       // client_secret_basic and client_secret_post are interchangeable in oidc-provider.
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    codeOnlyClient,
   ],
   findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
   claims: { openid: ['sub'] },

@@ -16,23 +16,45 @@ pub(super) async fn start(
     oauth::device_authorize(&login.http, &login.md, &login.creds, &login.scopes).await
 }
 
-/// A refused device authorization, worded: a client without the device grant is told what to
-/// ask its administrators for.
-pub(super) fn refused(login: &Login<'_>, e: OauthError) -> Failure {
+/// Whether a refused device authorization may mean that the client lacks the device grant:
+/// RFC 8628 says `unauthorized_client`; node-oidc-provider says `invalid_request` ("… is not
+/// allowed for this client"), others `unsupported_grant_type`.
+pub(super) fn client_lacks_grant(e: &OauthError) -> bool {
     match e {
-        OauthError::InvalidClient { ref code, .. } if code == "unauthorized_client" => {
-            let id = &login.creds.client_id;
-            Failure::new(
-                ErrorKind::Denied,
-                format!(
-                    "{} does not allow client {id} the device-code flow ({code}); nothing was stored: ask its administrators to allow the {} grant for client {id}, or use --flow code",
-                    login.issuer,
-                    super::choose::DEVICE_GRANT
-                ),
-            )
-        }
-        other => provider_failure(other),
+        OauthError::InvalidClient { code, .. } => code == "unauthorized_client",
+        OauthError::Refused { code, .. } => [
+            "invalid_request",
+            "unauthorized_client",
+            "unsupported_grant_type",
+        ]
+        .contains(&code.as_str()),
+        _ => false,
     }
+}
+
+/// The provider's error code, for a one-line note.
+pub(super) fn error_code(e: &OauthError) -> &str {
+    match e {
+        OauthError::InvalidClient { code, .. } | OauthError::Refused { code, .. } => code,
+        _ => "refused",
+    }
+}
+
+/// A refused device authorization, worded: a client that may lack the device grant is told
+/// what to ask its administrators for.
+pub(super) fn refused(login: &Login<'_>, e: OauthError) -> Failure {
+    if !client_lacks_grant(&e) {
+        return provider_failure(e);
+    }
+    let id = &login.creds.client_id;
+    Failure::new(
+        ErrorKind::Denied,
+        format!(
+            "{} refused the device-code flow for client {id} ({e}); nothing was stored: if the client lacks that grant, ask its administrators to allow the {} grant for client {id}, or use --flow code",
+            login.issuer,
+            super::choose::DEVICE_GRANT
+        ),
+    )
 }
 
 pub(super) async fn run<S, SF>(

@@ -237,12 +237,14 @@ where
         LoginFlow::Code => code::run(login, &choice, timeout, send, cancelled).await,
         _ => match device::start(&login).await {
             Ok(details) => device::run(login, details, &choice, send, cancelled).await,
-            Err(OauthError::InvalidClient { code, .. })
-                if code == "unauthorized_client" && choice.may_fall_back =>
-            {
+            Err(e) if choice.may_fall_back && device::client_lacks_grant(&e) => {
+                tracing::info!(account = %login.name, "device authorization refused ({e}); trying the browser");
                 let fallback = Choice {
                     flow: LoginFlow::Code,
-                    why: "the provider does not allow this client the device flow (unauthorized_client)".into(),
+                    why: format!(
+                        "the provider refused this client the device flow ({})",
+                        device::error_code(&e)
+                    ),
                     may_fall_back: false,
                 };
                 code::run(login, &fallback, timeout, send, cancelled).await
