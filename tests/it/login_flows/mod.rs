@@ -5,6 +5,7 @@
 //! $BROWSER; it logs each step as a JSON line, since tok hides a browser's output.
 
 mod choice;
+mod dot;
 mod refresh;
 
 use crate::common::{unix_now, wait_with_timeout, Out, Provider, TestEnv};
