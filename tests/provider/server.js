@@ -38,6 +38,9 @@ const state = {
   registrationError: false,
   revocationRefusePublic: false,
   ignoreRefreshScope: false,
+  // Issue 20: refuse registrations that ask for the authorization_code grant (a provider that
+  // allows only device clients), to see tok fall back to a device-only registration.
+  registrationRefuseCode: false,
 };
 const DEVICE_TTL = Number(env('DEVICE_TTL', '600'));
 const DEVICE_INTERVAL = Number(env('DEVICE_INTERVAL', '1'));
@@ -550,6 +553,7 @@ async function testEndpoints(ctx) {
       if (typeof b.registration_error === 'boolean') state.registrationError = b.registration_error;
       if (typeof b.revocation_refuse_public === 'boolean') state.revocationRefusePublic = b.revocation_refuse_public;
       if (typeof b.ignore_refresh_scope === 'boolean') state.ignoreRefreshScope = b.ignore_refresh_scope;
+      if (typeof b.registration_refuse_code === 'boolean') state.registrationRefuseCode = b.registration_refuse_code;
       if (b.discovery_override !== undefined) state.discoveryOverride = b.discovery_override;
       if (b.device_override !== undefined) state.deviceOverride = b.device_override;
       const current = {
@@ -762,6 +766,15 @@ provider.use(async (ctx, next) => {
       ctx.status = 400;
       ctx.body = { error: 'invalid_client_metadata', error_description: 'registration is closed (injected by /test/config)' };
       return;
+    }
+    if (state.registrationRefuseCode) {
+      const raw = await readBody(ctx.req);
+      if ((JSON.parse(raw || '{}').grant_types ?? []).includes('authorization_code')) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_client_metadata', error_description: 'authorization_code is not offered to registered clients (injected by /test/config)' };
+        return;
+      }
+      ctx.request.body = raw;
     }
   }
   if (ctx.method === 'POST' && ctx.path === '/token/revocation') {

@@ -108,3 +108,35 @@ fn a_device_only_client_asked_for_code_names_the_missing_grant() {
     assert!(!log.exists(), "no browser was opened");
     nothing_stored(&env, &provider);
 }
+
+/// A provider that refuses to register a client for the code flow gets the device-only
+/// registration tok always made; `auto` then knows the client has no code grant.
+#[test]
+fn a_refused_code_registration_falls_back_to_a_device_client() {
+    let provider = Provider::start();
+    provider.post(
+        "/test/config",
+        serde_json::json!({ "registration_refuse_code": true }),
+    );
+    let mut env = TestEnv::new();
+    use_browser(&mut env, "approve");
+    let out = env
+        .login(
+            &provider,
+            &["op", "--issuer", &provider.issuer],
+            Approval::Approve,
+        )
+        .ok();
+    assert!(
+        out.stderr.contains(
+            "tok login: using a device code: the client tok registered may not use the browser login"
+        ),
+        "{out}"
+    );
+    assert_eq!(
+        provider.stats()["registrations"],
+        2,
+        "one refused, one device-only"
+    );
+    env.token(&["op"]);
+}
