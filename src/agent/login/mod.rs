@@ -16,7 +16,7 @@ use super::cache::{CacheKey, CachedToken};
 use super::holder::store_login;
 use super::state::{client_secret_key, provider_failure, Failure, State};
 use crate::config::{validate_name, Account, LoginFlow, BASE_SCOPES};
-use crate::oauth::{self, ClientCreds, Metadata, OauthError, TokenSet};
+use crate::oauth::{self, ClientCreds, Metadata, TokenSet};
 use crate::protocol::{ErrorKind, LoginRequest, Response};
 use crate::secret::{ClientSecret, RefreshToken};
 use choose::{Choice, ClientGrants};
