@@ -146,46 +146,10 @@ where
         .as_ref()
         .filter(|a| same_issuer && !a.client_id.is_empty());
 
-    if req.refresh_token.is_some() || req.flow == Some(LoginFlow::Refresh) {
-        // A refresh token belongs to the client it was issued to: never a new registration.
-        let (creds, registered, grants) = match (&req.client_id, reused) {
-            (Some(id), _) => (given_client(id, &req), false, vec![]),
-            (None, Some(a)) => (state.creds(&name, a).await?, a.registered, a.client_grants.clone()),
-            (None, None) => {
-                return Err(Failure::new(
-                    ErrorKind::Usage,
-                    "a refresh token works only with the client it was issued to: pass --client-id (and --client-secret-file) of that client",
-                ))
-            }
-        };
-        let account = account(
-            creds.client_id.clone(),
-            creds.client_secret.is_some(),
-            registered,
-            grants,
-        );
-        let Some(token) = req.refresh_token else {
-            return Err(Failure::new(
-                ErrorKind::Usage,
-                "--flow refresh needs --refresh-token-file PATH (or - for stdin)",
-            ));
-        };
-        let login = Login {
-            state,
-            name,
-            issuer,
-            http,
-            md,
-            creds,
-            scopes,
-            account,
-            existing: existing.is_some(),
-            make_default: req.make_default,
-        };
-        return refresh::run(login, token).await;
-    }
+    let refresh = req.refresh_token.is_some() || req.flow == Some(LoginFlow::Refresh);
 
-    // Pick the client: given, reused from an earlier registration, or registered now.
+    // Pick the client: given, reused from an earlier registration, or registered now (never
+    // for a refresh token, which works only with the client it was issued to).
     let (creds, registered, grants) = match (&req.client_id, reused) {
         (Some(id), _) => (given_client(id, &req), false, vec![]),
         (None, Some(a)) => (
@@ -193,6 +157,12 @@ where
             a.registered,
             a.client_grants.clone(),
         ),
+        (None, None) if refresh => {
+            return Err(Failure::new(
+                ErrorKind::Usage,
+                "a refresh token works only with the client it was issued to: pass --client-id (and --client-secret-file) of that client",
+            ))
+        }
         (None, None) => {
             let reg = oauth::register(&http, &md)
                 .await
@@ -213,7 +183,6 @@ where
         &md,
         known,
     );
-    tracing::info!(account = %name, flow = choice.flow.as_str(), why = %choice.why, "login flow chosen");
     let account = account(
         creds.client_id.clone(),
         creds.client_secret.is_some(),
@@ -232,6 +201,16 @@ where
         existing: existing.is_some(),
         make_default: req.make_default,
     };
+    if refresh {
+        let Some(token) = req.refresh_token else {
+            return Err(Failure::new(
+                ErrorKind::Usage,
+                "--flow refresh needs --refresh-token-file PATH (or - for stdin)",
+            ));
+        };
+        return refresh::run(login, token).await;
+    }
+    tracing::info!(account = %login.name, flow = choice.flow.as_str(), why = %choice.why, "login flow chosen");
     let timeout = req.browser_timeout_secs;
     match choice.flow {
         LoginFlow::Code => code::run(login, &choice, timeout, send, cancelled).await,
