@@ -21,7 +21,8 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the one accepted callback brought.
 pub enum Callback {
-    Code(Zeroizing<String>),
+    /// The code, and the `iss` the answer named (RFC 9207), if any.
+    Code(Zeroizing<String>, Option<String>),
     /// The provider's `error=` (e.g. `access_denied`), reduced to a safe code.
     ProviderError(String),
 }
@@ -71,7 +72,7 @@ impl Listener {
                     match judge(&request, &state_ok) {
                         Verdict::Take(callback) => {
                             let page = match &callback {
-                                Callback::Code(_) => SIGNED_IN.to_string(),
+                                Callback::Code(..) => SIGNED_IN.to_string(),
                                 Callback::ProviderError(code) => failed_page(code),
                             };
                             respond(&mut stream, 200, &page).await;
@@ -121,11 +122,13 @@ fn judge(req: &Request, state_ok: &impl Fn(&str) -> bool) -> Verdict {
     let mut state = None;
     let mut code = None;
     let mut error = None;
+    let mut iss = None;
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         let slot = match k.as_ref() {
             "state" => &mut state,
             "code" => &mut code,
             "error" => &mut error,
+            "iss" => &mut iss,
             _ => continue,
         };
         if slot.is_some() {
@@ -140,7 +143,9 @@ fn judge(req: &Request, state_ok: &impl Fn(&str) -> bool) -> Verdict {
     }
     match (code, error) {
         (_, Some(e)) => Verdict::Take(Callback::ProviderError(safe_code(&e))),
-        (Some(c), None) if !c.is_empty() => Verdict::Take(Callback::Code(c)),
+        (Some(c), None) if !c.is_empty() => {
+            Verdict::Take(Callback::Code(c, iss.map(|i| i.to_string())))
+        }
         _ => Verdict::Refuse(400, BAD_REQUEST, "neither a code nor an error"),
     }
 }

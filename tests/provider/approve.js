@@ -12,7 +12,7 @@
 //
 //   node approve.js --browse --log FILE [--mode MODE] <authorization_url>
 //
-// MODE: approve (default), deny, wrong-state, origin, twice, favicon, steal, close (see
+// MODE: approve (default), deny, wrong-state, origin, twice, favicon, wrong-iss, steal, close (see
 // codeFlow below).
 // TLS: trusts NODE_EXTRA_CA_CERTS (Node's default store) or, if set, only the PEM in CA_FILE.
 import fs from 'node:fs';
@@ -172,7 +172,7 @@ async function hit(name, url, headers = {}) {
 // MODE: approve (sign in, consent, return to tok); deny (refuse consent: error=access_denied);
 // wrong-state (first a return with a forged state, then the real one); origin (first a return
 // with a foreign Origin header, then the real one); twice (the real return, then it again);
-// favicon (a favicon request first); steal (redeem the code at the token endpoint without the
+// favicon (a favicon request first); wrong-iss (the return names another issuer, RFC 9207); steal (redeem the code at the token endpoint without the
 // PKCE verifier, as a thief would, and never return to tok); close (open the page, then leave:
 // the user closed the browser).
 async function codeFlow(authUrl) {
@@ -209,6 +209,12 @@ async function codeFlow(authUrl) {
     await hit('forged', forged.href);
   }
   if (opt.mode === 'origin') await hit('foreign', callback, { origin: 'https://evil.example' });
+  if (opt.mode === 'wrong-iss') {
+    const mixed = new URL(callback);
+    mixed.searchParams.set('iss', 'https://other-op.example');
+    await hit('callback', mixed.href);
+    return note({ step: 'done' });
+  }
   if (opt.mode === 'favicon') await hit('favicon', `${cb.origin}/favicon.ico`);
   await hit('callback', callback);
   if (opt.mode === 'twice') await hit('again', callback);

@@ -65,10 +65,11 @@ async fn one_valid_answer_is_taken_and_the_rest_refused() {
         ok.starts_with("HTTP/1.1 200") && ok.contains("close this tab"),
         "{ok}"
     );
-    let Callback::Code(code) = waiting.await.unwrap() else {
+    let Callback::Code(code, iss) = waiting.await.unwrap() else {
         panic!("expected a code")
     };
     assert_eq!(code.as_str(), "the-code");
+    assert_eq!(iss, None);
     drop(idle);
     assert!(
         TcpStream::connect(("127.0.0.1", port)).await.is_err(),

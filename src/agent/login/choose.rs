@@ -185,6 +185,30 @@ mod tests {
         assert_eq!(c.flow, LoginFlow::Code);
     }
 
+    /// The provider's lists, when given, must name the code flow.
+    #[test]
+    fn the_code_flow_needs_the_provider_to_offer_it() {
+        assert!(md(true, false).offers_code_flow());
+        assert!(!md(false, true).offers_code_flow());
+        let mut v = serde_json::json!({
+            "issuer": "https://op", "token_endpoint": "https://op/token",
+            "authorization_endpoint": "https://op/auth",
+            "response_types_supported": ["id_token"],
+        });
+        assert!(!serde_json::from_value::<Metadata>(v.clone())
+            .unwrap()
+            .offers_code_flow());
+        v["response_types_supported"] = serde_json::json!(["code", "id_token"]);
+        v["grant_types_supported"] = serde_json::json!(["refresh_token"]);
+        assert!(!serde_json::from_value::<Metadata>(v.clone())
+            .unwrap()
+            .offers_code_flow());
+        v["grant_types_supported"] = serde_json::json!(["authorization_code"]);
+        assert!(serde_json::from_value::<Metadata>(v)
+            .unwrap()
+            .offers_code_flow());
+    }
+
     #[test]
     fn asked_and_remembered_flows_win_over_auto() {
         let m = md(true, true);

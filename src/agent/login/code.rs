@@ -81,7 +81,17 @@ where
         }
     };
     let code = match answer {
-        Callback::Code(code) => code,
+        Callback::Code(code, iss) => {
+            // RFC 9207: an answer that names another issuer came from another provider (a
+            // mix-up attack, or two logins crossed): its code must not go to this one.
+            if iss.is_some_and(|iss| !crate::net::same_issuer(&iss, &login.md.issuer)) {
+                return Err(Failure::new(
+                    ErrorKind::Denied,
+                    format!("the browser's answer names another issuer than {} (RFC 9207 `iss`); it was not used and nothing was stored: run `tok login {name}` again", login.issuer),
+                ));
+            }
+            code
+        }
         Callback::ProviderError(error) => return Err(provider_said(&login, &error)),
     };
     let tokens = oauth::exchange_code(&login.http, &login.md, &login.creds, request, &code)

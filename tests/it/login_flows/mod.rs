@@ -200,6 +200,18 @@ fn access_denied_ends_the_login_clearly_with_nothing_stored() {
     nothing_stored(&env, &provider);
 }
 
+/// RFC 9207: an answer naming another issuer (a mix-up) is taken and thrown away.
+#[test]
+fn an_answer_from_another_issuer_is_not_used() {
+    let provider = Provider::start();
+    let mut env = TestEnv::new();
+    use_browser(&mut env, "wrong-iss");
+    let out = login(&env, &["op", "--issuer", &provider.issuer]).code(5);
+    assert!(out.stderr.contains("names another issuer"), "{out}");
+    assert!(out.stderr.contains("nothing was stored"), "{out}");
+    nothing_stored(&env, &provider);
+}
+
 #[test]
 fn a_closed_browser_times_out_with_nothing_stored() {
     let provider = Provider::start();
