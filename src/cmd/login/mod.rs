@@ -83,6 +83,9 @@ pub fn run(args: LoginArgs) -> Result<()> {
         Some(path) => Some(inputs::read_refresh_token(path)?),
         None => None,
     };
+    if flow == Some(LoginFlow::Refresh) {
+        eprintln!("tok login: using the given refresh token (--flow refresh): the provider must accept it before anything is stored");
+    }
     let desktop = browser::desktop();
     let browser_timeout_secs = browser_timeout()?;
     let scopes = normalise_scopes(&preset.scopes).map_err(|e| Error::Usage(e.to_string()))?;
