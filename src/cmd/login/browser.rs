@@ -58,6 +58,12 @@ fn opener(browser: Option<&str>, desktop: bool, url: &str) -> Option<Vec<String>
 /// goes nowhere (a browser's chatter would garble the terminal), and it runs in its own process
 /// group so that Ctrl-C on `tok login` does not reach it.
 pub(super) fn open(url: &str, desktop: &Desktop) -> Option<String> {
+    // Only an https link (or http on loopback) is handed to a program that opens links: never
+    // a `file:` or `javascript:` one, whatever the agent was told.
+    if crate::net::check_url("the sign-in link", url).is_err() {
+        eprintln!("tok login: the sign-in link is not an https link; it was not opened");
+        return None;
+    }
     let browser = std::env::var("BROWSER").ok();
     let words = opener(browser.as_deref(), desktop.usable, url)?;
     let mut cmd = Command::new(&words[0]);
