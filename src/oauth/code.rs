@@ -100,9 +100,10 @@ pub fn authorization_request(
 }
 
 /// Asks the authorization endpoint for the URL once, without a browser, to learn early whether
-/// it refuses this client outright: a 4xx answer before any sign-in means the client may not
+/// it refuses this client outright: a 400 or 401 before any sign-in means the client may not
 /// use this flow or redirect URI (an error page the browser would show, which tok would never
-/// hear of). A redirect (to a sign-in page) or a page is fine. The body is not read.
+/// hear of). A redirect (to a sign-in page), a page, or any other answer (a firewall that
+/// dislikes scripts, say) lets the browser try. The body is not read.
 pub async fn probe(http: &reqwest::Client, request: &CodeRequest) -> Result<(), OauthError> {
     let resp = http
         .get(&request.url)
@@ -110,7 +111,7 @@ pub async fn probe(http: &reqwest::Client, request: &CodeRequest) -> Result<(), 
         .await
         .map_err(|e| super::form::transport_error("the authorization endpoint", e))?;
     let status = resp.status();
-    if status.is_client_error() {
+    if status == reqwest::StatusCode::BAD_REQUEST || status == reqwest::StatusCode::UNAUTHORIZED {
         return Err(OauthError::Refused {
             code: format!("HTTP {status}"),
             description: Some(
