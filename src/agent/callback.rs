@@ -168,23 +168,28 @@ fn safe_code(code: &str) -> String {
 /// Reads the request head; `None` for anything that is not a readable HTTP/1 request head.
 async fn read_head(stream: &mut TcpStream) -> Option<Request> {
     let mut buf = Zeroizing::new(Vec::with_capacity(2048));
-    let mut chunk = [0u8; 2048];
+    let mut chunk = Zeroizing::new([0u8; 2048]);
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk).await.ok()?;
+        let n = stream.read(&mut chunk[..]).await.ok()?;
         if n == 0 || buf.len() + n > MAX_HEAD_BYTES {
-            chunk.fill(0);
             return None;
         }
         buf.extend_from_slice(&chunk[..n]);
     }
-    chunk.fill(0);
-    let text = std::str::from_utf8(&buf).ok()?;
+    parse_head(&buf)
+}
+
+/// The parts of a request head the listener looks at: the request line's method and target,
+/// and the `Origin` and `Sec-Fetch-Mode` headers.
+pub(crate) fn parse_head(head: &[u8]) -> Option<Request> {
+    let text = std::str::from_utf8(head).ok()?;
     let mut lines = text.split("\r\n");
     let mut first = lines.next()?.split(' ');
     let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
     let header = |name: &str| {
         text.split("\r\n")
             .skip(1)
+            .take_while(|l| !l.is_empty())
             .filter_map(|l| l.split_once(':'))
             .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim().to_string())
@@ -195,6 +200,41 @@ async fn read_head(stream: &mut TcpStream) -> Option<Request> {
         origin: header("origin"),
         fetch_mode: header("sec-fetch-mode"),
     })
+}
+
+/// For the fuzz target: a request head judged against the state `good`; returns whether it
+/// would be taken, and checks what a taken error code may hold.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_judge(head: &[u8]) -> bool {
+    let Some(req) = parse_head(head) else {
+        return false;
+    };
+    let state_seen = std::cell::Cell::new(false);
+    let verdict = judge(&req, &|s: &str| {
+        state_seen.set(s == "good");
+        s == "good"
+    });
+    if matches!(verdict, Verdict::Take(_)) {
+        assert!(state_seen.get(), "taken without this login's state");
+    }
+    match verdict {
+        Verdict::Take(Callback::ProviderError(code)) => {
+            assert!(code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-. ".contains(c)));
+            assert!(!escape(&failed_page(&code)).is_empty());
+            true
+        }
+        Verdict::Take(Callback::Code(code, _)) => {
+            assert!(!code.is_empty());
+            assert!(req.target.starts_with(CALLBACK_PATH) && req.origin.is_none());
+            true
+        }
+        Verdict::Refuse(status, ..) => {
+            assert!([400, 403, 404, 405].contains(&status));
+            false
+        }
+    }
 }
 
 async fn respond(stream: &mut TcpStream, status: u16, page: &str) {

@@ -4,7 +4,7 @@
 mod accounts;
 pub mod audit;
 pub mod cache;
-mod callback;
+pub(crate) mod callback;
 mod delegate;
 mod delegations;
 mod gate;

@@ -102,3 +102,38 @@ async fn a_provider_error_ends_the_login_and_is_shown_escaped() {
         "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
     );
 }
+
+/// The head parser reads the request line and the two headers that matter, and nothing past
+/// the blank line (a body cannot smuggle in an `Origin`, or hide one).
+#[test]
+fn the_request_head_is_read_as_a_browser_sends_it() {
+    let req = parse_head(b"GET /callback?state=%67ood&code=c HTTP/1.1\r\nHost: x\r\norigin:  https://evil.example \r\n\r\n").unwrap();
+    assert_eq!(
+        (req.method.as_str(), req.target.as_str()),
+        ("GET", "/callback?state=%67ood&code=c")
+    );
+    assert_eq!(req.origin.as_deref(), Some("https://evil.example"));
+    assert!(matches!(
+        judge(&req, &|s: &str| s == "good"),
+        Verdict::Refuse(403, ..)
+    ));
+    let req =
+        parse_head(b"GET /callback?state=%67ood&code=c HTTP/1.1\r\n\r\nOrigin: x\r\n\r\n").unwrap();
+    assert_eq!(req.origin, None);
+    assert!(
+        matches!(
+            judge(&req, &|s: &str| s == "good"),
+            Verdict::Take(Callback::Code(..))
+        ),
+        "a percent-encoded state is decoded before it is compared"
+    );
+    assert!(parse_head(b"\xff\xfe").is_none());
+    assert!(parse_head(b"GET\r\n\r\n").is_none());
+    let post = parse_head(b"POST /callback?state=good&code=c HTTP/1.1\r\n\r\n").unwrap();
+    assert!(matches!(
+        judge(&post, &|s: &str| s == "good"),
+        Verdict::Refuse(405, ..)
+    ));
+    assert_eq!(safe_code("\u{1b}[31m"), "31m");
+    assert_eq!(safe_code("\u{1b}"), "an unreadable error");
+}
