@@ -1111,7 +1111,7 @@ _tok() {
             return 0
             ;;
         tok__subcmd__login)
-            opts="-s -h -V --issuer --client-id --client-secret-file --scope --audience-param --ca-file --default --no-qr --lifetime --confirm --no-confirm --help --version"
+            opts="-s -h -V --issuer --client-id --client-secret-file --scope --audience-param --ca-file --default --no-qr --lifetime --confirm --no-confirm --flow --refresh-token-file --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1146,6 +1146,14 @@ _tok() {
                     return 0
                     ;;
                 --lifetime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --flow)
+                    COMPREPLY=($(compgen -W "auto code device refresh" -- "${cur}"))
+                    return 0
+                    ;;
+                --refresh-token-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -54,6 +54,8 @@ set edit:completion:arg-completer[tok] = {|@words|
             cand --audience-param 'How to ask this provider for an audience: RFC 8707 `resource` or `audience` (INDIGO IAM, Keycloak)'
             cand --ca-file 'Extra CA certificates (PEM) to trust for this provider, on top of the system store'
             cand --lifetime 'Forget this login after DURATION (e.g. 12h, 7d): the agent then drops the refresh token and says so'
+            cand --flow 'How to log in [default: auto, or the flow the account used last]. `auto` opens the browser (authorization code with PKCE, answered on 127.0.0.1) on a desktop session (DISPLAY, WAYLAND_DISPLAY or macOS; not over ssh) when the provider and the client allow it, else shows a device code. $BROWSER, if set, opens the link; TOK_LOGIN_TIMEOUT (default 5m) is how long the browser may take'
+            cand --refresh-token-file 'With --flow refresh: a file holding a refresh token obtained elsewhere (readable by you alone), or `-` for stdin; the provider must accept it before anything is stored'
             cand --default 'Make this the default account'
             cand --no-qr 'Do not draw a QR code of the verification link'
             cand --confirm 'Ask for confirmation of each use of this account (through TOK_ASKPASS or SSH_ASKPASS); where nobody can be asked, requests are refused'

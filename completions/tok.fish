@@ -56,6 +56,11 @@ complete -c tok -n "__fish_tok_using_subcommand login" -l audience-param -d 'How
 audience\t'The older `audience=` parameter (INDIGO IAM, Keycloak)'"
 complete -c tok -n "__fish_tok_using_subcommand login" -l ca-file -d 'Extra CA certificates (PEM) to trust for this provider, on top of the system store' -r -F
 complete -c tok -n "__fish_tok_using_subcommand login" -l lifetime -d 'Forget this login after DURATION (e.g. 12h, 7d): the agent then drops the refresh token and says so' -r
+complete -c tok -n "__fish_tok_using_subcommand login" -l flow -d 'How to log in [default: auto, or the flow the account used last]. `auto` opens the browser (authorization code with PKCE, answered on 127.0.0.1) on a desktop session (DISPLAY, WAYLAND_DISPLAY or macOS; not over ssh) when the provider and the client allow it, else shows a device code. $BROWSER, if set, opens the link; TOK_LOGIN_TIMEOUT (default 5m) is how long the browser may take' -r -f -a "auto\t'The browser on a desktop session when the provider and the client allow it, else a device code'
+code\t'Authorization code with PKCE: a browser opens, the answer comes back to 127.0.0.1'
+device\t'A device code to enter at the provider, from any machine (RFC 8628)'
+refresh\t'A refresh token obtained elsewhere, read from --refresh-token-file (a file or stdin)'"
+complete -c tok -n "__fish_tok_using_subcommand login" -l refresh-token-file -d 'With --flow refresh: a file holding a refresh token obtained elsewhere (readable by you alone), or `-` for stdin; the provider must accept it before anything is stored' -r -F
 complete -c tok -n "__fish_tok_using_subcommand login" -l default -d 'Make this the default account'
 complete -c tok -n "__fish_tok_using_subcommand login" -l no-qr -d 'Do not draw a QR code of the verification link'
 complete -c tok -n "__fish_tok_using_subcommand login" -l confirm -d 'Ask for confirmation of each use of this account (through TOK_ASKPASS or SSH_ASKPASS); where nobody can be asked, requests are refused'

@@ -4,7 +4,7 @@
 //! up changes. Secrets never go here: refresh tokens and client secrets live in the store.
 
 use crate::protocol::AudienceParam;
-pub use crate::protocol::{LoginEnd, LoginEndSource, Narrowing};
+pub use crate::protocol::{LoginEnd, LoginEndSource, LoginFlow, Narrowing};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,6 +84,14 @@ pub struct Account {
     /// Each use must be confirmed through TOK_ASKPASS (`tok login --confirm`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confirm: bool,
+    /// The flow the account last logged in with (`code`, `device`, `refresh`): `tok login NAME`
+    /// uses it again unless `--flow` says otherwise. Unset (older configs): `auto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_flow: Option<LoginFlow>,
+    /// The grant types a client tok registered was given (RFC 7591); empty when unknown (an
+    /// administrator's client, or one registered before tok asked for the code flow).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_grants: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -289,6 +297,8 @@ mod tests {
             login_not_after: None,
             login_end: None,
             confirm: false,
+            login_flow: None,
+            client_grants: vec![],
         }
     }
 

@@ -44,6 +44,8 @@ pub async fn import(state: &State, req: ImportRequest) -> Result<Response, Failu
         login_not_after: None,
         login_end: None,
         confirm: false,
+        login_flow: None,
+        client_grants: vec![],
     };
     commit_account(
         state,

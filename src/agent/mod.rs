@@ -4,6 +4,7 @@
 mod accounts;
 pub mod audit;
 pub mod cache;
+pub(crate) mod callback;
 mod delegate;
 mod delegations;
 mod gate;

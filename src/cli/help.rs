@@ -26,6 +26,9 @@ Environment:
   TOK_LOG                 agent log level: error, warn, info (default), debug,
                           trace, off
   TOK_HTTP_TIMEOUT        provider request timeout in seconds (default 30)
+  TOK_LOGIN_TIMEOUT       how long `tok login`'s browser flow waits (default 5m)
+  BROWSER                 program `tok login` opens the sign-in page with (else
+                          xdg-open or open on a desktop)
   TOK_CONFIG              configuration file (default
                           $XDG_CONFIG_HOME/tok/config.toml)
   TOK_ASKPASS             (agent) program that confirms each use of a --confirm
@@ -45,7 +48,8 @@ Exit status:
   3    login needed: `tok login NAME`; or a job credential past not_after,
        revoked or no longer accepted
   4    provider unavailable (network, timeout, 5xx): the login is kept; retry
-  5    refused: login denied, scope or audience refused, revocation refused,
+  5    refused: login denied or not finished in time, a client without the
+       grant a flow needs, scope or audience refused, revocation refused,
        a request wider than a job credential allows
   6    agent unreachable: `tok agent start`, and see agent.log
   7    store locked, or the agent locked by `tok lock`: `tok unlock`
@@ -79,7 +83,9 @@ Examples:
       --scope \"storage.read:/atlas storage.modify:/atlas/user/me\" \\
       --audience-param audience
   tok login site --issuer https://iam.site.example/ --ca-file /etc/site-ca.pem
-  tok login cms --lifetime 12h --confirm";
+  tok login cms --lifetime 12h --confirm
+  tok login cms --flow device                    # a device code even on a desktop
+  tok login ops --client-id batch --flow refresh --refresh-token-file ~/rt";
 
 pub const GET: &str = "\
 Examples:

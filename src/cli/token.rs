@@ -3,7 +3,7 @@
 
 use super::duration;
 use super::ShellKind;
-use crate::protocol::AudienceParam;
+use crate::protocol::{AudienceParam, LoginFlow};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -50,6 +50,17 @@ pub struct LoginArgs {
     /// Stop asking for confirmation of each use
     #[arg(long)]
     pub no_confirm: bool,
+    /// How to log in [default: auto, or the flow the account used last]. `auto` opens the
+    /// browser (authorization code with PKCE, answered on 127.0.0.1) on a desktop session
+    /// (DISPLAY, WAYLAND_DISPLAY or macOS; not over ssh) when the provider and the client allow
+    /// it, else shows a device code. $BROWSER, if set, opens the link; TOK_LOGIN_TIMEOUT
+    /// (default 5m) is how long the browser may take
+    #[arg(long, value_enum, value_name = "FLOW")]
+    pub flow: Option<LoginFlow>,
+    /// With --flow refresh: a file holding a refresh token obtained elsewhere (readable by you
+    /// alone), or `-` for stdin; the provider must accept it before anything is stored
+    #[arg(long, value_name = "PATH")]
+    pub refresh_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -110,6 +110,7 @@ fn response_name(r: &Response) -> &'static str {
         Response::Hello(_) => "hello",
         Response::Token(_) => "token",
         Response::DeviceCode(_) => "device code",
+        Response::BrowserLogin(_) => "browser login",
         Response::LoggedIn { .. } => "logged in",
         Response::LoggedOut { .. } => "logged out",
         Response::Delegated(_) => "job credential",

@@ -253,6 +253,8 @@ pub fn metadata(credential: &JobCredential) -> Metadata {
         issuer: credential.issuer.clone(),
         token_endpoint: credential.token_endpoint.clone(),
         device_authorization_endpoint: None,
+        authorization_endpoint: None,
+        response_types_supported: vec![],
         revocation_endpoint: credential.revocation_endpoint.clone(),
         registration_endpoint: None,
         token_endpoint_auth_methods_supported: credential.client_auth.iter().cloned().collect(),

@@ -169,3 +169,11 @@ pub(super) fn inspect_text(input: &str) {
     let _ = serde_json::to_string_pretty(&inspect::to_json(&decoded, &findings))
         .expect("claims serialise");
 }
+
+/// A request to the code flow's loopback listener (`tok login --flow code`): any local process
+/// or web page may send one. Parsed and judged as the listener does against the state `good`:
+/// only a GET of `/callback` with that state and no `Origin` is ever taken, and a provider's
+/// error code shown back is reduced to safe characters.
+pub fn login_callback(data: &[u8]) {
+    crate::agent::callback::fuzz_judge(data);
+}

@@ -19,6 +19,11 @@ pub struct Metadata {
     pub token_endpoint: String,
     #[serde(default)]
     pub device_authorization_endpoint: Option<String>,
+    /// Where a browser starts the authorization-code flow.
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub response_types_supported: Vec<String>,
     #[serde(default)]
     pub revocation_endpoint: Option<String>,
     #[serde(default)]
@@ -225,6 +230,7 @@ pub(crate) fn metadata(
             "the device authorization endpoint",
             &md.device_authorization_endpoint,
         ),
+        ("the authorization endpoint", &md.authorization_endpoint),
         ("the revocation endpoint", &md.revocation_endpoint),
         ("the registration endpoint", &md.registration_endpoint),
     ] {
@@ -235,18 +241,72 @@ pub(crate) fn metadata(
     Ok(md)
 }
 
-/// RFC 7591 dynamic registration of a public client for the device and refresh grants.
-pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCreds, OauthError> {
+/// The redirect URI tok registers for the code flow: RFC 8252 §7.3 loopback, whose port the
+/// provider ignores when it matches (each login listens on an ephemeral port).
+pub const LOOPBACK_REDIRECT_URI: &str = "http://127.0.0.1/callback";
+
+/// A client tok registered: its credentials and the grant types the provider gave it.
+#[derive(Debug)]
+pub struct Registration {
+    pub creds: ClientCreds,
+    pub grant_types: Vec<String>,
+}
+
+impl Metadata {
+    /// Whether the provider's metadata allows the authorization-code flow: an authorization
+    /// endpoint, and `code` / `authorization_code` among the response and grant types when it
+    /// lists them (an absent list allows).
+    pub fn offers_code_flow(&self) -> bool {
+        let listed =
+            |list: &[String], what: &str| list.is_empty() || list.iter().any(|g| g == what);
+        self.authorization_endpoint.is_some()
+            && listed(&self.response_types_supported, "code")
+            && listed(&self.grant_types_supported, "authorization_code")
+    }
+
+    /// Whether the provider offers the device flow (RFC 8628).
+    pub fn offers_device_flow(&self) -> bool {
+        self.device_authorization_endpoint.is_some()
+    }
+}
+
+/// RFC 7591 dynamic registration of a public client for what the flows need: the device and
+/// refresh grants, and where the provider offers it the authorization-code grant with the
+/// loopback redirect URI (`application_type: native`, RFC 8252). A provider that refuses that
+/// combination gets the device-only registration tok always made, so it keeps working.
+pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<Registration, OauthError> {
+    if md.offers_code_flow() {
+        match register_as(http, md, true).await {
+            Err(OauthError::Refused { code, .. }) if md.offers_device_flow() => {
+                tracing::info!(
+                    "the provider refused a registration with the code flow ({code}); registering for the device flow only"
+                );
+            }
+            other => return other,
+        }
+    }
+    register_as(http, md, false).await
+}
+
+async fn register_as(
+    http: &reqwest::Client,
+    md: &Metadata,
+    with_code: bool,
+) -> Result<Registration, OauthError> {
     let Some(endpoint) = &md.registration_endpoint else {
         return Err(OauthError::Config(format!(
             "{} offers no dynamic client registration; pass --client-id (and --client-secret-file)",
             md.issuer
         )));
     };
-    let mut grant_types = vec![
-        "urn:ietf:params:oauth:grant-type:device_code",
-        "refresh_token",
-    ];
+    let mut grant_types = vec!["refresh_token"];
+    // The device grant as always, unless this provider offers only the code flow.
+    if !with_code || md.offers_device_flow() {
+        grant_types.insert(0, "urn:ietf:params:oauth:grant-type:device_code");
+    }
+    if with_code {
+        grant_types.push("authorization_code");
+    }
     // Asked for only where offered: providers refuse grant types they do not support.
     if md
         .grant_types_supported
@@ -255,13 +315,26 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
     {
         grant_types.push(super::TOKEN_EXCHANGE_GRANT);
     }
-    let body = serde_json::json!({
-        "client_name": "tok",
-        "grant_types": grant_types,
-        // Without this the RFC default ["code"] applies and providers demand redirect URIs.
-        "response_types": [],
-        "token_endpoint_auth_method": "none",
-    });
+    let body = if with_code {
+        serde_json::json!({
+            "client_name": "tok",
+            "grant_types": grant_types,
+            "response_types": ["code"],
+            "redirect_uris": [LOOPBACK_REDIRECT_URI],
+            // RFC 8252: a native app; node-oidc-provider allows loopback http redirect URIs
+            // (any port) only to these, and demands PKCE of public clients.
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+        })
+    } else {
+        serde_json::json!({
+            "client_name": "tok",
+            "grant_types": grant_types,
+            // Without this the RFC default ["code"] applies and providers demand redirect URIs.
+            "response_types": [],
+            "token_endpoint_auth_method": "none",
+        })
+    };
     let resp = http
         .post(endpoint)
         .json(&body)
@@ -279,6 +352,8 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
         error: Option<String>,
         #[serde(default)]
         error_description: Option<String>,
+        #[serde(default)]
+        grant_types: Option<Vec<String>>,
     }
     let unreadable = || {
         OauthError::Transient(format!(
@@ -298,9 +373,15 @@ pub async fn register(http: &reqwest::Client, md: &Metadata) -> Result<ClientCre
         });
     }
     match (status.is_success(), reg.client_id) {
-        (true, Some(client_id)) => Ok(ClientCreds {
-            client_id,
-            client_secret: reg.client_secret.map(ClientSecret::new),
+        (true, Some(client_id)) => Ok(Registration {
+            creds: ClientCreds {
+                client_id,
+                client_secret: reg.client_secret.map(ClientSecret::new),
+            },
+            // RFC 7591 §3.2.1: the answer holds the registered metadata; else what was asked.
+            grant_types: reg
+                .grant_types
+                .unwrap_or_else(|| grant_types.iter().map(|g| g.to_string()).collect()),
         }),
         _ => Err(unreadable()),
     }

@@ -1,8 +1,9 @@
-//! Provider I/O and nothing else: discovery, dynamic registration, the device flow, refresh,
+//! Provider I/O and nothing else: discovery, dynamic registration, the device and code flows, refresh,
 //! revocation, token exchange. Provider errors are classified here so the agent can tell "log in again" from
 //! "try again later" — and no response body, which may hold a token, ever reaches an error.
 
 mod capped;
+mod code;
 mod device;
 pub(crate) mod discovery;
 mod errors;
@@ -10,10 +11,11 @@ pub(crate) mod exchange;
 pub(crate) mod form;
 mod tokens;
 
+pub use code::{authorization_request, exchange as exchange_code, probe, CodeRequest};
 pub use device::{device_authorize, device_poll};
 pub use discovery::{
     discover, http_client, http_client_trusting, recheck, register, request_timeout, Metadata,
-    CONNECT_TIMEOUT, REQUEST_TIMEOUT,
+    Registration, CONNECT_TIMEOUT, LOOPBACK_REDIRECT_URI, REQUEST_TIMEOUT,
 };
 pub(crate) use errors::{classify, desc};
 pub use errors::{from_code, OauthError, Outcome};
@@ -43,16 +45,36 @@ pub struct TokenSet {
 }
 
 /// What a token answer carries beyond RFC 6749 that tok reads: the oauth2 crate's basic
-/// response drops unknown fields, and Keycloak says when the login ends in one of them.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// response drops unknown fields; Keycloak says when the login ends in one of them, and the
+/// code flow checks the ID token's `nonce`.
+#[derive(Clone, Default, Serialize, Deserialize)]
 pub struct LoginFields {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     refresh_expires_in: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl std::fmt::Debug for LoginFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginFields")
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+impl LoginFields {
+    /// The ID token, when the answer has one (code flow).
+    pub(crate) fn id_token(&self) -> Option<&str> {
+        self.id_token.as_deref()
+    }
 }
 
 impl oauth2::ExtraTokenFields for LoginFields {}
 
-/// A token answer as the oauth2 crate reads it for tok (the device flow's poll).
+/// A token answer as the oauth2 crate reads it for tok (the device flow's poll, the code
+/// exchange).
 pub type TokenAnswer = oauth2::StandardTokenResponse<LoginFields, BasicTokenType>;
 
 /// The oauth2 client tok uses: the basic one, reading [`TokenAnswer`]s.

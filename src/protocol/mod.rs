@@ -8,15 +8,17 @@
 
 mod credential_file;
 mod kinds;
+mod login;
 
 pub use credential_file::{JobCredential, CREDENTIAL_FORMAT};
 pub use kinds::{AudienceParam, LoginEnd, LoginEndSource, Narrowing, StoreKind};
+pub use login::{BrowserPrompt, Desktop, LoginFlow};
 
 use crate::secret::{AccessToken, ClientSecret, Passphrase, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 /// The wire version. Bump on any incompatible change to the types below.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// What the client sends: the version it speaks and one request.
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,8 +43,9 @@ pub enum Request {
     Ping,
     /// An access token for an account, scope set and audience set.
     Token(TokenRequest),
-    /// Start a device-code login. The agent answers [`Response::DeviceCode`] and then, on the same
-    /// connection, [`Response::LoggedIn`] or an error. Closing the connection cancels the login.
+    /// Start a login. The agent answers [`Response::DeviceCode`] or [`Response::BrowserLogin`]
+    /// (none for `--flow refresh`) and then, on the same connection, [`Response::LoggedIn`] or an
+    /// error. Closing the connection cancels the login.
     Login(LoginRequest),
     /// Revoke (unless `keep_remote`) and forget an account's refresh token.
     Logout {
@@ -158,6 +161,18 @@ pub struct LoginRequest {
     pub narrowing: Option<Narrowing>,
     #[serde(default)]
     pub refresh_invalidates_tokens: Option<bool>,
+    /// `--flow`; `None` keeps the flow the account logged in with last (else `auto`).
+    #[serde(default)]
+    pub flow: Option<LoginFlow>,
+    /// The CLI's desktop facts, for `auto` (the agent's environment is not the user's).
+    #[serde(default)]
+    pub desktop: Option<Desktop>,
+    /// `--flow refresh`: the refresh token to check and store.
+    #[serde(default)]
+    pub refresh_token: Option<RefreshToken>,
+    /// How long the code flow waits for the browser (`TOK_LOGIN_TIMEOUT`); `None`: 5 minutes.
+    #[serde(default)]
+    pub browser_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -166,6 +181,8 @@ pub enum Response {
     Hello(AgentInfo),
     Token(TokenGrant),
     DeviceCode(DeviceCodePrompt),
+    /// The code flow's URL for the CLI to open in a browser.
+    BrowserLogin(BrowserPrompt),
     LoggedIn {
         account: String,
         issuer: String,
@@ -238,6 +255,9 @@ pub struct DeviceCodePrompt {
     pub verification_uri_complete: Option<String>,
     pub user_code: String,
     pub expires_in_secs: u64,
+    /// Which flow the agent chose and why, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flow_note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

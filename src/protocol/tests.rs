@@ -42,6 +42,13 @@ fn every_request_round_trips() {
         refresh_invalidates_tokens: Some(true),
         lifetime_secs: Some(3600),
         confirm: Some(true),
+        flow: Some(LoginFlow::Code),
+        desktop: Some(Desktop {
+            usable: true,
+            why: "a desktop session is present (DISPLAY is set)".into(),
+        }),
+        refresh_token: Some(RefreshToken::new("rt")),
+        browser_timeout_secs: Some(300),
     }));
     round_trip_request(Request::Logout {
         account: "cms".into(),
@@ -104,6 +111,12 @@ fn every_response_round_trips() {
         verification_uri_complete: None,
         user_code: "ABCD-EFGH".into(),
         expires_in_secs: 600,
+        flow_note: Some("using a device code: this is an ssh session".into()),
+    }));
+    round_trip_response(Response::BrowserLogin(BrowserPrompt {
+        url: "https://op/auth?client_id=c&state=s".into(),
+        expires_in_secs: 300,
+        flow_note: None,
     }));
     round_trip_response(Response::LoggedIn {
         account: "cms".into(),
@@ -244,4 +257,24 @@ fn login_end_fields_default_and_round_trip() {
     assert_eq!(LoginEnd::earliest(Some(late), Some(early)), Some(early));
     assert_eq!(LoginEnd::earliest(None, Some(late)), Some(late));
     assert_eq!(LoginEnd::earliest(None, None), None);
+}
+
+/// The login's new fields (issue 20) are optional on the wire: a request from a CLI that does
+/// not know them still reads as an `auto` login, and every flow name round-trips.
+#[test]
+fn login_flow_fields_default_and_round_trip() {
+    let old = r#"{"account":"cms","issuer":null,"client_id":null,"client_secret":null,"scopes":[],"audience_param":null,"ca_file":null,"make_default":false}"#;
+    let req: LoginRequest = serde_json::from_str(old).unwrap();
+    assert_eq!(req.flow, None);
+    assert!(req.desktop.is_none() && req.refresh_token.is_none());
+    for flow in [
+        LoginFlow::Auto,
+        LoginFlow::Code,
+        LoginFlow::Device,
+        LoginFlow::Refresh,
+    ] {
+        let json = serde_json::to_string(&flow).unwrap();
+        assert_eq!(json, format!("\"{}\"", flow.as_str()));
+        assert_eq!(serde_json::from_str::<LoginFlow>(&json).unwrap(), flow);
+    }
 }

@@ -5,6 +5,11 @@ It goes through the same HTML forms a person would (cookies, CSRF tokens, Refere
 proves that the provider's own approval path works, not a back door into its database.
 
   approve.py ISSUER USER_CODE [--deny] [--user alice] [--password pw]
+  approve.py --browse --log FILE AUTHORIZATION_URL
+
+With --browse it is the browser of the code flow (issue 20), started by `tok login` through
+$BROWSER: log in, authorize, and follow the redirect back to tok's loopback listener; each step
+is appended to FILE as a JSON line (tok hides a browser's output).
 
 TLS trusts only the PEM in CA_FILE. Prints `approved` or `denied` and exits 0; exits 1 with the
 reason (and the page that went wrong) on stderr otherwise. Standard library only.
@@ -63,7 +68,61 @@ def csrf_token(page):
     return html.unescape(m.group(1))
 
 
+def hidden_fields(page, form_id):
+    m = re.search(rf'<form id="{form_id}"[^>]*>(.*?)</form>', page, re.S)
+    if not m:
+        fail(f"no form {form_id} on the page", page)
+    fields = {}
+    for tag in re.findall(r"<input\b[^>]*>", m.group(1)):
+        name = re.search(r'name="([^"]*)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name and 'type="hidden"' in tag:
+            fields[html.unescape(name.group(1))] = html.unescape(value.group(1)) if value else ""
+    return fields
+
+
+def browse(argv):
+    import json
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--browse", action="store_true")
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--user", default="alice")
+    ap.add_argument("--password", default="pw")
+    ap.add_argument("url")
+    args = ap.parse_args(argv)
+
+    def note(**entry):
+        with open(args.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    note(step="start")
+    b = Browser(os.environ.get("CA_FILE"))
+    url, page = b.open(args.url)
+    if "/accounts/login/" in url:
+        nxt = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)["next"][0]
+        url, page = b.open(
+            url,
+            {
+                "csrfmiddlewaretoken": csrf_token(page),
+                "username": args.user,
+                "password": args.password,
+                "next": nxt,
+            },
+            referer=url,
+        )
+    form = hidden_fields(page, "authorizationForm")
+    form["allow"] = "Authorize"
+    # The answer redirects to tok's http://127.0.0.1:PORT/callback, which urllib follows.
+    url, page = b.open(url, form, referer=url)
+    title = re.search(r"<title>([^<]*)</title>", page)
+    note(step="callback", url=urllib.parse.urlparse(url).path, title=title and title.group(1), page=page)
+    note(step="done")
+
+
 def main():
+    if "--browse" in sys.argv[1:]:
+        return browse(sys.argv[1:])
     ap = argparse.ArgumentParser()
     ap.add_argument("issuer")
     ap.add_argument("user_code")

@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 
 PUBLIC_CLIENT = "tok-dot"
 CONFIDENTIAL_CLIENT = ("tok-dot-conf", "dot-secret")
+CODE_CLIENT = "tok-dot-code"
 USER = ("alice", "pw")
 
 
@@ -68,6 +69,17 @@ def seed():
         client_type=Application.CLIENT_PUBLIC,
         client_secret="",
         **common,
+    )
+    # Issue 20: an administrator's code-flow client, public (PKCE), loopback redirect on any
+    # port (RFC 8252; DOT ignores the port of a 127.0.0.1 redirect URI).
+    Application.objects.create(
+        name="tok (code)",
+        client_id=CODE_CLIENT,
+        client_type=Application.CLIENT_PUBLIC,
+        client_secret="",
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        algorithm=Application.RS256_ALGORITHM,
+        redirect_uris="http://127.0.0.1/callback",
     )
     Application.objects.create(
         name="tok (confidential)",

@@ -23,6 +23,7 @@ mod hostile;
 mod keyring;
 mod lock_inflight;
 mod login_end;
+mod login_flows;
 mod oidc_agent_hostile;
 mod oidc_agent_import;
 mod oidc_agent_libs;

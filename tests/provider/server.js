@@ -40,6 +40,9 @@ const state = {
   ignoreRefreshScope: false,
   // How the provider says when a login ends (issue 20; POST /test/config {"login_end": …}).
   loginEnd: null,
+  // Issue 20: refuse registrations that ask for the authorization_code grant (a provider that
+  // allows only device clients), to see tok fall back to a device-only registration.
+  registrationRefuseCode: false,
 };
 const DEVICE_TTL = Number(env('DEVICE_TTL', '600'));
 const DEVICE_INTERVAL = Number(env('DEVICE_INTERVAL', '1'));
@@ -185,6 +188,18 @@ const publicClient = {
   redirect_uris: [],
 };
 
+// Issue 20 (code flow): an administrator-made client with the authorization-code grant only
+// (no device grant), for a loopback redirect on any port (RFC 8252: `native`).
+const codeOnlyClient = {
+  client_id: 'tok-code-only',
+  client_name: 'tok-code-only',
+  application_type: 'native',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: ['http://127.0.0.1/callback'],
+  token_endpoint_auth_method: 'none',
+};
+
 const provider = new Provider(issuer, {
   adapter: MapAdapter,
   jwks: { keys: [signingKey] },
@@ -199,6 +214,7 @@ const provider = new Provider(issuer, {
       // client_secret_basic and client_secret_post are interchangeable in oidc-provider.
       token_endpoint_auth_method: 'client_secret_basic',
     },
+    codeOnlyClient,
   ],
   findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
   claims: { openid: ['sub'] },
@@ -539,6 +555,7 @@ async function testEndpoints(ctx) {
       if (typeof b.registration_error === 'boolean') state.registrationError = b.registration_error;
       if (typeof b.revocation_refuse_public === 'boolean') state.revocationRefusePublic = b.revocation_refuse_public;
       if (typeof b.ignore_refresh_scope === 'boolean') state.ignoreRefreshScope = b.ignore_refresh_scope;
+      if (typeof b.registration_refuse_code === 'boolean') state.registrationRefuseCode = b.registration_refuse_code;
       if (b.discovery_override !== undefined) state.discoveryOverride = b.discovery_override;
       if (b.device_override !== undefined) state.deviceOverride = b.device_override;
       if (b.login_end !== undefined) state.loginEnd = b.login_end;
@@ -776,6 +793,15 @@ provider.use(async (ctx, next) => {
       ctx.status = 400;
       ctx.body = { error: 'invalid_client_metadata', error_description: 'registration is closed (injected by /test/config)' };
       return;
+    }
+    if (state.registrationRefuseCode) {
+      const raw = await readBody(ctx.req);
+      if ((JSON.parse(raw || '{}').grant_types ?? []).includes('authorization_code')) {
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_client_metadata', error_description: 'authorization_code is not offered to registered clients (injected by /test/config)' };
+        return;
+      }
+      ctx.request.body = raw;
     }
   }
   if (ctx.method === 'POST' && ctx.path === '/token/revocation') {

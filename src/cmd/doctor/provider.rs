@@ -149,6 +149,7 @@ pub(super) async fn provider(name: &str, account: &Account) -> Vec<Check> {
     out.push(match oauth::discover(&http, issuer).await {
         Ok(md) => {
             let offers = [
+                ("browser login (code flow)", md.offers_code_flow()),
                 ("device flow", md.device_authorization_endpoint.is_some()),
                 ("revocation", md.revocation_endpoint.is_some()),
                 ("registration", md.registration_endpoint.is_some()),
@@ -169,13 +170,13 @@ pub(super) async fn provider(name: &str, account: &Account) -> Vec<Check> {
                     offered.join(", ")
                 }
             );
-            if md.device_authorization_endpoint.is_none() {
+            if md.device_authorization_endpoint.is_none() && !md.offers_code_flow() {
                 Check::new(
                     State::Warn,
                     discovery,
-                    format!("{detail}; no device authorization endpoint: `tok login` cannot log in here"),
+                    format!("{detail}; neither a device authorization endpoint nor a browser login: `tok login` cannot log in here"),
                 )
-                .fix("ask the provider's operators to enable the device flow (RFC 8628) for tok's client")
+                .fix("ask the provider's operators to enable the device flow (RFC 8628) or the authorization-code flow for tok's client")
             } else {
                 Check::new(State::Ok, discovery, detail)
             }
