@@ -28,6 +28,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROVIDER_DIR = os.path.join(REPO, "tests", "provider")
+
+
+def protocol_version():
+    """The agent protocol's version, read from src/protocol/mod.rs (bumped by hand there)."""
+    import re
+    with open(os.path.join(REPO, "src", "protocol", "mod.rs")) as f:
+        return int(re.search(r"pub const PROTOCOL_VERSION: u32 = (\d+);", f.read()).group(1))
+
+
+PROTOCOL = protocol_version()
 LOGIN_SCOPE = "storage.read:/ storage.modify:/"
 AUD = "https://se.example.org"
 
@@ -436,7 +446,7 @@ class TokConn:
         self.s.connect(path)
 
     def call(self, request):
-        body = json.dumps({"version": 3, "request": request}).encode()
+        body = json.dumps({"version": PROTOCOL, "request": request}).encode()
         self.s.sendall(struct.pack(">I", len(body)) + body)
         hdr = self._read(4)
         (n,) = struct.unpack(">I", hdr)
@@ -950,7 +960,7 @@ def s8_throughput(rep, tok, sockbench, secs):
     rep.section("8. Agent throughput over the socket (cached default token)",
                 f"`bench/sockbench.rs`: N persistent connections, one thread each, each sending "
                 f"the same token request back to back for {secs} s.")
-    req = json.dumps({"version": 3, "request": token_req(None, [])})
+    req = json.dumps({"version": PROTOCOL, "request": token_req(None, [])})
     rows, data = [], {}
     for n in (1, 16, 256):
         r = subprocess.run([sockbench, tok.socket, str(n), str(secs), req], capture_output=True,

@@ -10,7 +10,7 @@ no memory or file-descriptor growth in the agent, malformed frames never answere
 but a closed connection.
 
 The clients are asyncio coroutines speaking the agent protocol on raw Unix sockets (src/wire.rs:
-a 4-byte big-endian length and a JSON envelope {"version": 3, "request": {...}}, shapes in
+a 4-byte big-endian length and a JSON envelope {"version": N, "request": {...}}, shapes in
 src/protocol.rs), one persistent connection each, so that 1,000 clients cost one Python process
 instead of 1,000; a few more loops run real `tok get` processes. Each client has a role:
 
@@ -56,7 +56,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  (Provider, Tok: the bench's provider and sealed tok set-up)
 
-PROTOCOL = 3
+PROTOCOL = bench.PROTOCOL
 MAX_REQUEST_BYTES = 64 * 1024
 WLCG_ANY = "https://wlcg.cern.ch/jwt/v1/any"
 WLCG_SCOPE = re.compile(r"^(storage\.[a-z]+:/\S*|compute\.[a-z]+)$")
