@@ -100,6 +100,8 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         protocol: PROTOCOL_VERSION,
         socket: socket.display().to_string(),
     };
+    // Discovered provider metadata is kept beside the socket across restarts.
+    let kept = socket.with_file_name(kept_metadata::FILE_NAME);
     let state = Arc::new(
         State::new(
             info,
@@ -109,7 +111,7 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
             opened.kind,
             opened.reason,
         )
-        .keeping_metadata(socket.with_file_name(kept_metadata::FILE_NAME)),
+        .keeping_metadata(kept.clone(), kept_metadata::load(&kept, provider::METADATA_TTL)),
     );
     tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
     if state.store.shared() {

@@ -33,6 +33,9 @@ struct ConfigCell {
     mtime: Option<SystemTime>,
 }
 
+/// Provider metadata by issuer, with when it was fetched.
+pub type MetadataByIssuer = HashMap<String, (Metadata, std::time::Instant)>;
+
 pub struct State {
     pub info: AgentInfo,
     pub config_path: PathBuf,
@@ -44,7 +47,7 @@ pub struct State {
     accounts: Mutex<HashMap<String, Arc<AccountState>>>,
     /// One HTTP client per CA file, and provider metadata by issuer (see `provider.rs`).
     pub(super) http: Mutex<HashMap<Option<String>, reqwest::Client>>,
-    pub(super) metadata: Mutex<HashMap<String, (Metadata, std::time::Instant)>>,
+    pub(super) metadata: Mutex<MetadataByIssuer>,
     /// Where discovered metadata is kept across restarts (`kept_metadata.rs`), if anywhere.
     pub(super) kept_metadata: Option<PathBuf>,
     pub shutdown: tokio::sync::Notify,
@@ -109,15 +112,11 @@ impl State {
         }
     }
 
-    /// Keeps discovered provider metadata in `path` across restarts, starting from what an
-    /// earlier agent kept there.
-    pub fn keeping_metadata(mut self, path: PathBuf) -> Self {
-        let kept = super::kept_metadata::load(&path, super::provider::METADATA_TTL);
+    /// Keeps discovered provider metadata in `path` across restarts, starting from `kept`, what
+    /// an earlier agent kept there (`kept_metadata::load`).
+    pub fn keeping_metadata(mut self, path: PathBuf, kept: MetadataByIssuer) -> Self {
         if !kept.is_empty() {
-            tracing::debug!(
-                issuers = kept.len(),
-                "provider metadata kept by an earlier agent"
-            );
+            tracing::debug!(issuers = kept.len(), "provider metadata kept by an earlier agent");
         }
         self.metadata = Mutex::new(kept);
         self.kept_metadata = Some(path);
