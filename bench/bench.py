@@ -434,7 +434,16 @@ class Tok:
                        stderr=subprocess.DEVNULL, timeout=30)
 
     def agent_pid(self):
-        return self.call({"type": "ping"})["pid"]
+        """The agent's pid; an older build (BENCH_COMPARE) speaks an older protocol version."""
+        for version in range(PROTOCOL, 0, -1):
+            c = TokConn(self.socket)
+            try:
+                answer = c.call({"type": "ping"}, version)
+            finally:
+                c.close()
+            if "pid" in answer:
+                return answer["pid"]
+        raise BenchError(f"no agent answers a ping at {self.socket}")
 
 
 class TokConn:
@@ -445,8 +454,8 @@ class TokConn:
         self.s.settimeout(120)
         self.s.connect(path)
 
-    def call(self, request):
-        body = json.dumps({"version": PROTOCOL, "request": request}).encode()
+    def call(self, request, version=PROTOCOL):
+        body = json.dumps({"version": version, "request": request}).encode()
         self.s.sendall(struct.pack(">I", len(body)) + body)
         hdr = self._read(4)
         (n,) = struct.unpack(">I", hdr)
