@@ -111,7 +111,10 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
             opened.kind,
             opened.reason,
         )
-        .keeping_metadata(kept.clone(), kept_metadata::load(&kept, provider::METADATA_TTL)),
+        .keeping_metadata(
+            kept.clone(),
+            kept_metadata::load(&kept, provider::METADATA_TTL),
+        ),
     );
     tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
     if state.store.shared() {

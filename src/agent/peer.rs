@@ -48,15 +48,31 @@ impl Peer {
     }
 }
 
+/// The first [`PROC_READ_BYTES`] of a `/proc` file, in one `read` where the kernel allows
+/// (`fs::read` starts at 32 bytes for a file whose size says 0, and doubles: six reads for a
+/// `stat` line, on the path of every token request).
+fn read_proc(path: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let mut buf = Vec::with_capacity(PROC_READ_BYTES);
+    file.take(PROC_READ_BYTES as u64)
+        .read_to_end(&mut buf)
+        .ok()?;
+    Some(buf)
+}
+
+/// Enough for a `stat` line and more of a command line than is shown.
+const PROC_READ_BYTES: usize = 4096;
+
 fn parent_pid(pid: i64) -> Option<i64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = String::from_utf8(read_proc(&format!("/proc/{pid}/stat"))?).ok()?;
     // The command name (field 2) is in parentheses and may contain spaces: start after it.
     let rest = &stat[stat.rfind(')')? + 2..];
     rest.split(' ').nth(1)?.parse().ok()
 }
 
 fn command_line(pid: i64) -> Option<String> {
-    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let bytes = read_proc(&format!("/proc/{pid}/cmdline"))?;
     let text: String = String::from_utf8_lossy(&bytes)
         .trim_end_matches('\0')
         .replace('\0', " ");

@@ -116,7 +116,10 @@ impl State {
     /// an earlier agent kept there (`kept_metadata::load`).
     pub fn keeping_metadata(mut self, path: PathBuf, kept: MetadataByIssuer) -> Self {
         if !kept.is_empty() {
-            tracing::debug!(issuers = kept.len(), "provider metadata kept by an earlier agent");
+            tracing::debug!(
+                issuers = kept.len(),
+                "provider metadata kept by an earlier agent"
+            );
         }
         self.metadata = Mutex::new(kept);
         self.kept_metadata = Some(path);
