@@ -115,10 +115,19 @@ mod tests {
         let file = dir.path().join("m.json");
         let mut known = HashMap::new();
         let an_hour_ago = Instant::now() - Duration::from_secs(3000);
-        known.insert("https://a.example".to_string(), (md("https://a.example"), Instant::now()));
-        known.insert("https://b.example".to_string(), (md("https://b.example"), an_hour_ago));
+        known.insert(
+            "https://a.example".to_string(),
+            (md("https://a.example"), Instant::now()),
+        );
+        known.insert(
+            "https://b.example".to_string(),
+            (md("https://b.example"), an_hour_ago),
+        );
         // Names another issuer than the one it is kept under: never used.
-        known.insert("https://c.example".to_string(), (md("https://evil.example"), Instant::now()));
+        known.insert(
+            "https://c.example".to_string(),
+            (md("https://evil.example"), Instant::now()),
+        );
         save(&file, &known);
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);

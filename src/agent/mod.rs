@@ -8,8 +8,9 @@ mod delegate;
 mod delegations;
 mod gate;
 mod holder;
-mod kept_metadata;
 mod import;
+mod kept_metadata;
+mod lease;
 mod listener;
 mod logging;
 mod login;
@@ -99,15 +100,17 @@ async fn serve(store_choice: StoreKind, fd_limit: u64) -> Result<()> {
         protocol: PROTOCOL_VERSION,
         socket: socket.display().to_string(),
     };
-    let state = Arc::new(State::new(
-        info,
-        config_path,
-        config,
-        Arc::from(opened.store),
-        opened.kind,
-        opened.reason,
-    )
-    .keeping_metadata(socket.with_file_name(kept_metadata::FILE_NAME)));
+    let state = Arc::new(
+        State::new(
+            info,
+            config_path,
+            config,
+            Arc::from(opened.store),
+            opened.kind,
+            opened.reason,
+        )
+        .keeping_metadata(socket.with_file_name(kept_metadata::FILE_NAME)),
+    );
     tokio::spawn(policy::sweep_lifetimes(Arc::clone(&state)));
     if state.store.shared() {
         // Before answering anyone: a node that never logged in must know the accounts.

@@ -5,6 +5,7 @@
 //! too, so a node that never ran `tok login` knows the account.
 
 use super::holder::{store_rotated, SlotHolder};
+use super::lease::{lease, Lease};
 use super::slot::RefreshSlot;
 use super::state::{refresh_key, Failure, State};
 use crate::config::{Account, Config};
@@ -15,71 +16,12 @@ use crate::secret::RefreshToken;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// How long one agent may hold an account's refresh lease: longer than a provider call may
-/// take (so a slow refresh never overlaps another agent's), and no longer, so a crashed holder
-/// blocks the others only that long.
-pub fn lease_ttl() -> Duration {
-    crate::oauth::request_timeout() + Duration::from_secs(5)
-}
 /// The store document holding every shared account definition.
 const ACCOUNTS_DOCUMENT: &str = "accounts";
 /// How often the shared account definitions are read again.
 pub const ACCOUNTS_REFRESH: Duration = Duration::from_secs(60);
-
-/// An account's refresh lease, released on drop (on a blocking thread).
-pub struct Lease {
-    state: Arc<dyn crate::store::SecretStore>,
-    name: String,
-    holder: String,
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        let (store, name, holder) = (
-            Arc::clone(&self.state),
-            std::mem::take(&mut self.name),
-            std::mem::take(&mut self.holder),
-        );
-        // Release off the async thread; a failed release only delays others by the TTL.
-        std::thread::spawn(move || {
-            if let Err(e) = store.release_lease(&name, &holder) {
-                tracing::warn!("cannot release the refresh lease {name}: {e}");
-            }
-        });
-    }
-}
-
-/// Takes the account's refresh lease, waiting while another agent holds it.
-pub async fn lease(state: &State, account: &str) -> Result<Lease, Failure> {
-    let name = format!("refresh-{account}");
-    let holder = state.lease_holder.clone();
-    let started = Instant::now();
-    loop {
-        let store = Arc::clone(&state.store);
-        let (n, h) = (name.clone(), holder.clone());
-        let got = tokio::task::spawn_blocking(move || store.acquire_lease(&n, &h, lease_ttl()))
-            .await
-            .map_err(|e| Failure::new(ErrorKind::Internal, format!("lease task failed: {e}")))?
-            .map_err(Failure::from)?;
-        if got {
-            return Ok(Lease {
-                state: Arc::clone(&state.store),
-                name,
-                holder,
-            });
-        }
-        let wait = lease_ttl() + Duration::from_secs(5);
-        if started.elapsed() > wait {
-            return Err(Failure::new(
-                ErrorKind::Provider,
-                format!("another agent has been refreshing `{account}` for over {}s (its lease in the shared store); try again", wait.as_secs()),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// The account's refresh token as the store has it now, with its version for check-and-set.
 async fn current(state: &State, account: &str) -> Result<Option<(RefreshToken, u64)>, Failure> {
@@ -128,7 +70,7 @@ impl<'a> LeaseHolder<'a> {
     /// token afresh, since another node may have rotated it.
     pub async fn take(mut slot: SlotHolder<'a>) -> Result<Self, Failure> {
         let (state, name) = (slot.state, slot.name);
-        let lease = lease(state, name).await?;
+        let lease = lease(&state.store, &state.lease_holder, name).await?;
         match current(state, name).await? {
             Some((token, version)) => {
                 if state.needs_login(name).is_some() && slot.account.dead_version() != Some(version)

@@ -52,7 +52,8 @@ pub struct State {
     /// What every request that hands out a token passes, and `tok lock` closes.
     pub gate: Gate,
     pub audit: super::audit::AuditLog,
-    /// This agent as a holder of refresh leases in a shared store.
+    /// This agent (host:pid) as a holder of refresh leases in a shared store; each take adds
+    /// its own suffix (`lease.rs`).
     pub lease_holder: String,
     /// Accounts other nodes published in a shared store (the local config wins on a clash).
     shared_accounts: Mutex<std::collections::BTreeMap<String, crate::config::Account>>,
@@ -114,7 +115,10 @@ impl State {
     pub fn keeping_metadata(mut self, path: PathBuf) -> Self {
         let kept = super::kept_metadata::load(&path, super::provider::METADATA_TTL);
         if !kept.is_empty() {
-            tracing::debug!(issuers = kept.len(), "provider metadata kept by an earlier agent");
+            tracing::debug!(
+                issuers = kept.len(),
+                "provider metadata kept by an earlier agent"
+            );
         }
         self.metadata = Mutex::new(kept);
         self.kept_metadata = Some(path);
