@@ -14,8 +14,8 @@ use crate::protocol::ErrorKind;
 use crate::refresh::Holder;
 use crate::secret::RefreshToken;
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The store document holding every shared account definition.
@@ -194,13 +194,12 @@ pub async fn share_access(
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[derive(serde::Serialize, Default)]
 struct SharedAccounts {
-    #[serde(default)]
     accounts: BTreeMap<String, SharedAccount>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize)]
 struct SharedAccount {
     account: Account,
     /// The account's CA bundle: the path in `account` exists only on the node that logged in.
@@ -246,10 +245,10 @@ pub fn fetch(store: &dyn crate::store::SecretStore) -> Result<BTreeMap<String, A
     else {
         return Ok(BTreeMap::new());
     };
-    let shared: SharedAccounts = serde_json::from_str(&json)
-        .map_err(|e| format!("the shared account list is not valid: {e}"))?;
+    let (accounts, unknown) = parse_shared(&json)?;
+    note_unknown_fields(&unknown);
     let mut out = BTreeMap::new();
-    for (name, mut entry) in shared.accounts {
+    for (name, mut entry) in accounts {
         if crate::config::validate_name(&name).is_err() {
             continue;
         }
@@ -265,6 +264,72 @@ pub fn fetch(store: &dyn crate::store::SecretStore) -> Result<BTreeMap<String, A
         out.insert(name, entry.account);
     }
     Ok(out)
+}
+
+/// The shared account list as any tok version publishes it: each account is read with the
+/// fields this tok knows, so a newer node's fields cost only their meaning here.
+#[derive(serde::Deserialize)]
+struct Published {
+    #[serde(default)]
+    accounts: BTreeMap<String, PublishedAccount>,
+}
+
+#[derive(serde::Deserialize)]
+struct PublishedAccount {
+    account: serde_json::Value,
+    #[serde(default)]
+    ca_pem: Option<String>,
+}
+
+/// Reads a published account list, dropping the account fields this tok does not know (a
+/// newer node's; returned, for one log line) rather than refusing the list as the local
+/// config does; an account that is still not valid here is skipped, not the whole list.
+fn parse_shared(json: &str) -> Result<(BTreeMap<String, SharedAccount>, BTreeSet<String>), String> {
+    let published: Published = serde_json::from_str(json)
+        .map_err(|e| format!("the shared account list is not valid: {e}"))?;
+    let known = crate::config::account_fields();
+    let (mut out, mut unknown) = (BTreeMap::new(), BTreeSet::new());
+    for (name, entry) in published.accounts {
+        let mut value = entry.account;
+        if let Some(fields) = value.as_object_mut() {
+            fields.retain(|k, _| known.contains(&k.as_str()) || !unknown.insert(k.clone()));
+        }
+        match serde_json::from_value::<Account>(value) {
+            Ok(account) => {
+                out.insert(
+                    name,
+                    SharedAccount {
+                        account,
+                        ca_pem: entry.ca_pem,
+                    },
+                );
+            }
+            Err(e) => tracing::warn!(
+                "the shared definition of account `{name}` is not valid for this tok ({e}): \
+                 skipped; a node with a newer tok may have published it, so update tok here"
+            ),
+        }
+    }
+    Ok((out, unknown))
+}
+
+/// Says once per agent which fields of the shared account list this tok ignores.
+fn note_unknown_fields(unknown: &BTreeSet<String>) {
+    static NOTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+    let new: Vec<&str> = unknown
+        .iter()
+        .filter(|f| !noted.contains(*f))
+        .map(String::as_str)
+        .collect();
+    if !new.is_empty() {
+        tracing::info!(
+            "the shared account list has fields this tok does not know (a newer tok published \
+             it), ignored here: {}",
+            new.join(", ")
+        );
+        noted.extend(new.iter().map(|f| f.to_string()));
+    }
 }
 
 /// Reads the shared account definitions into the agent once.
@@ -284,3 +349,7 @@ pub async fn follow_accounts(state: Arc<State>) {
         load_accounts(&state).await;
     }
 }
+
+#[cfg(test)]
+#[path = "nodes_tests.rs"]
+mod tests;
