@@ -126,6 +126,40 @@ impl Account {
     }
 }
 
+/// The names of [`Account`]'s fields, as serde knows them (so the list has one home, the
+/// struct): what a list published by a newer tok is trimmed to (`agent/nodes.rs`).
+pub fn account_fields() -> &'static [&'static str] {
+    use serde::de::{self, Visitor};
+    /// A deserializer that only notes the field names serde asks it for.
+    struct Names<'a>(&'a mut &'static [&'static str]);
+    impl<'de> de::Deserializer<'de> for Names<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("field names only"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("field names only"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    static FIELDS: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let mut fields: &'static [&'static str] = &[];
+        let _ = Account::deserialize(Names(&mut fields));
+        fields
+    })
+}
+
 impl Config {
     /// Reads the file; a missing file is an empty configuration.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -339,6 +373,12 @@ mod tests {
         let e = c.resolve(Some("aa"), None).unwrap_err();
         assert!(e.contains("did you mean `a`"), "{e}");
         assert!(e.contains("accounts: a, b"), "{e}");
+    }
+
+    #[test]
+    fn account_fields_are_serdes() {
+        let f = account_fields();
+        assert!(f.contains(&"issuer") && f.contains(&"login_end") && f.contains(&"confirm"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod gate;
 mod holder;
 mod import;
 mod kept_metadata;
+mod lease;
 mod listener;
 mod logging;
 mod login;

@@ -5,6 +5,7 @@
 //! too, so a node that never ran `tok login` knows the account.
 
 use super::holder::{store_rotated, SlotHolder};
+use super::lease::{lease, Lease};
 use super::slot::RefreshSlot;
 use super::state::{refresh_key, Failure, State};
 use crate::config::{Account, Config};
@@ -13,73 +14,14 @@ use crate::protocol::ErrorKind;
 use crate::refresh::Holder;
 use crate::secret::RefreshToken;
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// How long one agent may hold an account's refresh lease: longer than a provider call may
-/// take (so a slow refresh never overlaps another agent's), and no longer, so a crashed holder
-/// blocks the others only that long.
-pub fn lease_ttl() -> Duration {
-    crate::oauth::request_timeout() + Duration::from_secs(5)
-}
 /// The store document holding every shared account definition.
 const ACCOUNTS_DOCUMENT: &str = "accounts";
 /// How often the shared account definitions are read again.
 pub const ACCOUNTS_REFRESH: Duration = Duration::from_secs(60);
-
-/// An account's refresh lease, released on drop (on a blocking thread).
-pub struct Lease {
-    state: Arc<dyn crate::store::SecretStore>,
-    name: String,
-    holder: String,
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        let (store, name, holder) = (
-            Arc::clone(&self.state),
-            std::mem::take(&mut self.name),
-            std::mem::take(&mut self.holder),
-        );
-        // Release off the async thread; a failed release only delays others by the TTL.
-        std::thread::spawn(move || {
-            if let Err(e) = store.release_lease(&name, &holder) {
-                tracing::warn!("cannot release the refresh lease {name}: {e}");
-            }
-        });
-    }
-}
-
-/// Takes the account's refresh lease, waiting while another agent holds it.
-pub async fn lease(state: &State, account: &str) -> Result<Lease, Failure> {
-    let name = format!("refresh-{account}");
-    let holder = state.lease_holder.clone();
-    let started = Instant::now();
-    loop {
-        let store = Arc::clone(&state.store);
-        let (n, h) = (name.clone(), holder.clone());
-        let got = tokio::task::spawn_blocking(move || store.acquire_lease(&n, &h, lease_ttl()))
-            .await
-            .map_err(|e| Failure::new(ErrorKind::Internal, format!("lease task failed: {e}")))?
-            .map_err(Failure::from)?;
-        if got {
-            return Ok(Lease {
-                state: Arc::clone(&state.store),
-                name,
-                holder,
-            });
-        }
-        let wait = lease_ttl() + Duration::from_secs(5);
-        if started.elapsed() > wait {
-            return Err(Failure::new(
-                ErrorKind::Provider,
-                format!("another agent has been refreshing `{account}` for over {}s (its lease in the shared store); try again", wait.as_secs()),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
 
 /// The account's refresh token as the store has it now, with its version for check-and-set.
 async fn current(state: &State, account: &str) -> Result<Option<(RefreshToken, u64)>, Failure> {
@@ -128,7 +70,7 @@ impl<'a> LeaseHolder<'a> {
     /// token afresh, since another node may have rotated it.
     pub async fn take(mut slot: SlotHolder<'a>) -> Result<Self, Failure> {
         let (state, name) = (slot.state, slot.name);
-        let lease = lease(state, name).await?;
+        let lease = lease(&state.store, &state.lease_holder, name).await?;
         match current(state, name).await? {
             Some((token, version)) => {
                 if state.needs_login(name).is_some() && slot.account.dead_version() != Some(version)
@@ -252,13 +194,12 @@ pub async fn share_access(
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize, Default)]
+#[derive(serde::Serialize, Default)]
 struct SharedAccounts {
-    #[serde(default)]
     accounts: BTreeMap<String, SharedAccount>,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize)]
 struct SharedAccount {
     account: Account,
     /// The account's CA bundle: the path in `account` exists only on the node that logged in.
@@ -304,10 +245,10 @@ pub fn fetch(store: &dyn crate::store::SecretStore) -> Result<BTreeMap<String, A
     else {
         return Ok(BTreeMap::new());
     };
-    let shared: SharedAccounts = serde_json::from_str(&json)
-        .map_err(|e| format!("the shared account list is not valid: {e}"))?;
+    let (accounts, unknown) = parse_shared(&json)?;
+    note_unknown_fields(&unknown);
     let mut out = BTreeMap::new();
-    for (name, mut entry) in shared.accounts {
+    for (name, mut entry) in accounts {
         if crate::config::validate_name(&name).is_err() {
             continue;
         }
@@ -323,6 +264,72 @@ pub fn fetch(store: &dyn crate::store::SecretStore) -> Result<BTreeMap<String, A
         out.insert(name, entry.account);
     }
     Ok(out)
+}
+
+/// The shared account list as any tok version publishes it: each account is read with the
+/// fields this tok knows, so a newer node's fields cost only their meaning here.
+#[derive(serde::Deserialize)]
+struct Published {
+    #[serde(default)]
+    accounts: BTreeMap<String, PublishedAccount>,
+}
+
+#[derive(serde::Deserialize)]
+struct PublishedAccount {
+    account: serde_json::Value,
+    #[serde(default)]
+    ca_pem: Option<String>,
+}
+
+/// Reads a published account list, dropping the account fields this tok does not know (a
+/// newer node's; returned, for one log line) rather than refusing the list as the local
+/// config does; an account that is still not valid here is skipped, not the whole list.
+fn parse_shared(json: &str) -> Result<(BTreeMap<String, SharedAccount>, BTreeSet<String>), String> {
+    let published: Published = serde_json::from_str(json)
+        .map_err(|e| format!("the shared account list is not valid: {e}"))?;
+    let known = crate::config::account_fields();
+    let (mut out, mut unknown) = (BTreeMap::new(), BTreeSet::new());
+    for (name, entry) in published.accounts {
+        let mut value = entry.account;
+        if let Some(fields) = value.as_object_mut() {
+            fields.retain(|k, _| known.contains(&k.as_str()) || !unknown.insert(k.clone()));
+        }
+        match serde_json::from_value::<Account>(value) {
+            Ok(account) => {
+                out.insert(
+                    name,
+                    SharedAccount {
+                        account,
+                        ca_pem: entry.ca_pem,
+                    },
+                );
+            }
+            Err(e) => tracing::warn!(
+                "the shared definition of account `{name}` is not valid for this tok ({e}): \
+                 skipped; a node with a newer tok may have published it, so update tok here"
+            ),
+        }
+    }
+    Ok((out, unknown))
+}
+
+/// Says once per agent which fields of the shared account list this tok ignores.
+fn note_unknown_fields(unknown: &BTreeSet<String>) {
+    static NOTED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    let mut noted = NOTED.lock().unwrap_or_else(|p| p.into_inner());
+    let new: Vec<&str> = unknown
+        .iter()
+        .filter(|f| !noted.contains(*f))
+        .map(String::as_str)
+        .collect();
+    if !new.is_empty() {
+        tracing::info!(
+            "the shared account list has fields this tok does not know (a newer tok published \
+             it), ignored here: {}",
+            new.join(", ")
+        );
+        noted.extend(new.iter().map(|f| f.to_string()));
+    }
 }
 
 /// Reads the shared account definitions into the agent once.
@@ -342,3 +349,7 @@ pub async fn follow_accounts(state: Arc<State>) {
         load_accounts(&state).await;
     }
 }
+
+#[cfg(test)]
+#[path = "nodes_tests.rs"]
+mod tests;

@@ -55,7 +55,8 @@ pub struct State {
     /// What every request that hands out a token passes, and `tok lock` closes.
     pub gate: Gate,
     pub audit: super::audit::AuditLog,
-    /// This agent as a holder of refresh leases in a shared store.
+    /// This agent (host:pid) as a holder of refresh leases in a shared store; each take adds
+    /// its own suffix (`lease.rs`).
     pub lease_holder: String,
     /// Accounts other nodes published in a shared store (the local config wins on a clash).
     shared_accounts: Mutex<std::collections::BTreeMap<String, crate::config::Account>>,

@@ -1,6 +1,7 @@
 //! Leases: one agent at a time refreshes an account that several nodes share. A lease is a
 //! KV entry `{holder, expires_at}` written with check-and-set, taken when it is free, expired or
-//! already ours.
+//! already ours. The agent names each take uniquely (`agent/lease.rs`), so "ours" is one take,
+//! and a release (read, then written free with check-and-set) frees only that take's lease.
 
 use super::*;
 
