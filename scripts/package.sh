@@ -17,7 +17,8 @@
 # Reproducible: the same SOURCE_DATE_EPOCH (default: the time of the last commit) and the same
 # toolchain give byte-identical artefacts wherever the checkout is (tests/packaging/check.sh
 # builds twice and compares). Installs what it needs when missing: the musl target (rustup),
-# musl-gcc (Debian's musl-tools), cargo-deb and cargo-generate-rpm (cargo install, pinned).
+# musl-gcc (Debian's musl-tools), cargo-deb and cargo-generate-rpm (cargo install, pinned), and
+# for --check / --update-manifests Debian's rpm (to list the .rpm's files).
 set -euo pipefail
 exec </dev/null
 
@@ -58,6 +59,24 @@ ensure_cargo_tool() {
 }
 ensure_cargo_tool cargo-deb "$CARGO_DEB_VERSION"
 ensure_cargo_tool cargo-generate-rpm "$CARGO_GENERATE_RPM_VERSION"
+
+# Comparing the .rpm's file list with its manifest reads it with `rpm -qlp` (Debian: package rpm).
+ensure_rpm_reader() {
+    command -v rpm >/dev/null && return
+    command -v apt-get >/dev/null || die "rpm is needed to read the .rpm's file list; install your distribution's rpm package"
+    local sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || die "rpm is needed to read the .rpm's file list; run as root or install rpm"
+        sudo=(sudo)
+    fi
+    say "apt-get install rpm (to read the .rpm's file list)"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends rpm >&2 ||
+        { "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+          "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends rpm >&2; }
+}
+if [[ $check -eq 1 || $update -eq 1 ]]; then
+    ensure_rpm_reader
+fi
 
 version=$(cargo metadata --no-deps --format-version 1 --offline 2>/dev/null |
     python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"]=="tok"))') ||
